@@ -1,0 +1,319 @@
+// One connection, either side: frames in, commands out, opaque correlation of our own requests,
+// dispatch of the peer's requests, read backpressure by in-flight count, per-tick write batching,
+// idle close. Transport-agnostic: anything Duplex works (net.Socket, stream.duplexPair()).
+
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import {
+  DEFAULT_MAX_FRAME_LENGTH,
+  decodeCommand,
+  encodeCommandParts,
+  FrameDecoder,
+  FrameTooLargeError,
+  ProtocolError,
+  type RemotingCommand,
+  RemotingFlag,
+  ResponseCode,
+  requestCodeName,
+} from '../protocol/index.js';
+import { RemotingClosedError, RemotingSendError, RemotingTimeoutError } from './errors.js';
+import { consoleLogger } from './logger.js';
+import type { ChannelOptions, CloseReason, RemotingLogger, RequestContext } from './types.js';
+
+/** How a channel hands a peer request to its owner (server or client processor table). */
+export type RequestDispatcher = (
+  request: RemotingCommand,
+  context: RequestContext,
+) => Promise<RemotingCommand | null>;
+
+interface PendingRequest {
+  resolve(response: RemotingCommand): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  code: number;
+}
+
+export interface ChannelEvents {
+  close: [reason: CloseReason, error: Error | undefined];
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 1024;
+export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
+
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  private readonly stream: Duplex;
+  private readonly decoder: FrameDecoder;
+  private readonly dispatch: RequestDispatcher;
+  private readonly logger: RemotingLogger;
+  private readonly maxFrameLength: number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxWriteBuffer: number;
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextOpaque = 0;
+  private inFlight = 0;
+  private paused = false;
+  private corked = false;
+  private closedReason: CloseReason | null = null;
+  private lastActivity = Date.now();
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    id: string,
+    stream: Duplex,
+    dispatch: RequestDispatcher,
+    options: ChannelOptions & { remoteAddress?: string; localAddress?: string } = {},
+  ) {
+    super();
+    this.id = id;
+    this.stream = stream;
+    this.dispatch = dispatch;
+    this.logger = options.logger ?? consoleLogger;
+    this.maxFrameLength = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.maxInFlight = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
+    this.maxWriteBuffer = options.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES;
+    this.decoder = new FrameDecoder({ maxFrameLength: this.maxFrameLength });
+    this.remoteAddress = options.remoteAddress ?? 'unknown';
+    this.localAddress = options.localAddress ?? 'unknown';
+
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.close('peer'));
+    stream.on('close', () => this.close('peer'));
+    stream.on('error', (error: Error) => this.close('error', error));
+    if (this.idleTimeoutMs > 0) this.armIdleTimer(this.idleTimeoutMs);
+  }
+
+  /** True once the channel has closed, for whatever reason. */
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
+
+  /** Requests of ours still waiting for a response. */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /** Peer requests being processed (not counting detached ones). */
+  get inFlightRequests(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Sends `request` (its opaque is replaced by ours) and resolves with the peer's response, or
+   * rejects with RemotingTimeoutError / RemotingClosedError / RemotingSendError.
+   */
+  invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    return new Promise<RemotingCommand>((resolve, reject) => {
+      if (this.closedReason !== null) {
+        reject(new RemotingClosedError(`channel ${this.id} to ${this.remoteAddress} is closed`));
+        return;
+      }
+      const opaque = this.allocateOpaque();
+      request.opaque = opaque;
+      request.flag &= ~(RemotingFlag.RESPONSE | RemotingFlag.ONEWAY);
+      const timer = setTimeout(() => {
+        if (this.pending.delete(opaque)) {
+          reject(
+            new RemotingTimeoutError(
+              `no response to ${requestCodeName(request.code)} from ${this.remoteAddress} within ${timeoutMs} ms`,
+            ),
+          );
+        }
+      }, timeoutMs);
+      this.pending.set(opaque, { resolve, reject, timer, code: request.code });
+      try {
+        this.send(request);
+      } catch (error) {
+        clearTimeout(timer);
+        this.pending.delete(opaque);
+        reject(error);
+      }
+    });
+  }
+
+  /** Sends `request` as a oneway request (flag bit 1); no response is expected. Throws if it cannot be sent. */
+  invokeOneway(request: RemotingCommand): void {
+    if (this.closedReason !== null) {
+      throw new RemotingClosedError(`channel ${this.id} to ${this.remoteAddress} is closed`);
+    }
+    request.opaque = this.allocateOpaque();
+    request.flag = (request.flag & ~RemotingFlag.RESPONSE) | RemotingFlag.ONEWAY;
+    this.send(request);
+  }
+
+  /** Closes the connection; pending invocations reject with RemotingClosedError. Idempotent. */
+  close(reason: CloseReason = 'local', error?: Error): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    for (const [opaque, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(
+        new RemotingClosedError(
+          `channel to ${this.remoteAddress} closed (${reason}) before the response to ${requestCodeName(pending.code)}`,
+        ),
+      );
+      this.pending.delete(opaque);
+    }
+    if (reason !== 'peer' && reason !== 'local') {
+      this.logger.warn('closing remoting connection', {
+        channel: this.id,
+        remote: this.remoteAddress,
+        reason,
+        error: error?.message,
+      });
+    }
+    this.stream.destroy();
+    this.emit('close', reason, error);
+  }
+
+  /** Encodes and queues a command; writes of one tick go out together (cork/uncork). */
+  private send(command: RemotingCommand): void {
+    const [head, body] = encodeCommandParts(command);
+    const size = head.length + (body ? body.length : 0);
+    if (size > this.maxFrameLength) {
+      throw new RemotingSendError(
+        `${requestCodeName(command.code)} frame of ${size} bytes exceeds maxFrameLength ${this.maxFrameLength}`,
+      );
+    }
+    this.write(head, body);
+  }
+
+  private write(head: Buffer, body: Buffer | undefined): void {
+    if (this.closedReason !== null) return;
+    const stream = this.stream;
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stream.uncork();
+      });
+    }
+    stream.write(head);
+    if (body) stream.write(body);
+    this.lastActivity = Date.now();
+    if (stream.writableLength > this.maxWriteBuffer) {
+      this.close(
+        'write-buffer-full',
+        new Error(
+          `${stream.writableLength} bytes unwritten, above maxWriteBufferBytes ${this.maxWriteBuffer}`,
+        ),
+      );
+    }
+  }
+
+  private allocateOpaque(): number {
+    const opaque = this.nextOpaque;
+    this.nextOpaque = (this.nextOpaque + 1) | 0;
+    return opaque;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedReason !== null) return;
+    this.lastActivity = Date.now();
+    try {
+      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) this.close('frame-too-large', error);
+      else if (error instanceof ProtocolError) this.close('protocol-error', error);
+      else this.close('error', error as Error);
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.closedReason !== null) return;
+    const command = decodeCommand(frame);
+    if ((command.flag & RemotingFlag.RESPONSE) !== 0) {
+      const pending = this.pending.get(command.opaque);
+      if (pending === undefined) return; // late response after a timeout, or not ours
+      this.pending.delete(command.opaque);
+      clearTimeout(pending.timer);
+      pending.resolve(command);
+      return;
+    }
+    this.handleRequest(command);
+  }
+
+  private handleRequest(request: RemotingCommand): void {
+    let counted = true;
+    this.inFlight++;
+    if (this.inFlight >= this.maxInFlight && !this.paused) {
+      this.paused = true;
+      this.stream.pause();
+    }
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      this.inFlight--;
+      if (this.paused && this.inFlight < this.maxInFlight) {
+        this.paused = false;
+        if (this.closedReason === null) this.stream.resume();
+      }
+    };
+    const context: RequestContext = {
+      channel: this,
+      channelId: this.id,
+      remoteAddress: this.remoteAddress,
+      invoke: (cmd, timeoutMs) => this.invoke(cmd, timeoutMs),
+      invokeOneway: (cmd) => this.invokeOneway(cmd),
+      detachFromFlowControl: release,
+    };
+    this.dispatch(request, context).then(
+      (response) => {
+        release();
+        if (response === null || (request.flag & RemotingFlag.ONEWAY) !== 0) return;
+        this.respond(request, response);
+      },
+      (error: Error) => {
+        // The dispatcher turns processor errors into SYSTEM_ERROR; reaching here is a bug in it.
+        release();
+        this.logger.error('request dispatch failed', { channel: this.id, error: error?.message });
+      },
+    );
+  }
+
+  private respond(request: RemotingCommand, response: RemotingCommand): void {
+    response.opaque = request.opaque;
+    response.flag = (response.flag | RemotingFlag.RESPONSE) & ~RemotingFlag.ONEWAY;
+    response.serializeTypeCurrentRPC = request.serializeTypeCurrentRPC;
+    try {
+      this.send(response);
+    } catch (error) {
+      this.logger.warn('response could not be encoded; answering SYSTEM_ERROR', {
+        channel: this.id,
+        code: requestCodeName(request.code),
+        error: (error as Error).message,
+      });
+      this.send({
+        code: ResponseCode.SYSTEM_ERROR,
+        language: 'JAVA',
+        version: response.version,
+        opaque: request.opaque,
+        flag: RemotingFlag.RESPONSE,
+        remark: `response could not be sent: ${(error as Error).message}`,
+        extFields: {},
+        serializeTypeCurrentRPC: request.serializeTypeCurrentRPC,
+      });
+    }
+  }
+
+  private armIdleTimer(delayMs: number): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.closedReason !== null) return;
+      const idleFor = Date.now() - this.lastActivity;
+      if (idleFor >= this.idleTimeoutMs) {
+        this.close('idle', new Error(`no traffic for ${idleFor} ms`));
+      } else {
+        this.armIdleTimer(this.idleTimeoutMs - idleFor);
+      }
+    }, delayMs);
+    this.idleTimer.unref();
+  }
+}
