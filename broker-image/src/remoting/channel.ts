@@ -4,6 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { createLogger } from '../common/index.js';
 import {
   DEFAULT_MAX_FRAME_LENGTH,
   decodeCommand,
@@ -17,7 +18,6 @@ import {
   requestCodeName,
 } from '../protocol/index.js';
 import { RemotingClosedError, RemotingSendError, RemotingTimeoutError } from './errors.js';
-import { consoleLogger } from './logger.js';
 import type { ChannelOptions, CloseReason, RemotingLogger, RequestContext } from './types.js';
 
 /** How a channel hands a peer request to its owner (server or client processor table). */
@@ -72,7 +72,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.id = id;
     this.stream = stream;
     this.dispatch = dispatch;
-    this.logger = options.logger ?? consoleLogger;
+    this.logger = options.logger ?? createLogger('remoting');
     this.maxFrameLength = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxInFlight = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;

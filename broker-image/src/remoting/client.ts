@@ -4,10 +4,10 @@
 
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { createLogger } from '../common/index.js';
 import type { RemotingCommand, SerializeTypeName } from '../protocol/index.js';
 import { Channel } from './channel.js';
 import { RemotingConnectError } from './errors.js';
-import { consoleLogger } from './logger.js';
 import { ProcessorTable } from './processor-table.js';
 import { formatAddress } from './server.js';
 import type { ChannelOptions, CloseReason, Processor, RemotingLogger } from './types.js';
@@ -48,7 +48,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
   constructor(options: RemotingClientOptions = {}) {
     super();
     this.options = options;
-    this.logger = options.logger ?? consoleLogger;
+    this.logger = options.logger ?? createLogger(options.name ?? 'remoting-client');
     this.table = new ProcessorTable(this.logger);
   }
 
@@ -136,6 +136,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
         const id = `${this.options.name ?? 'client'}-${++this.channelCounter}`;
         const channel = new Channel(id, socket, this.table.dispatch, {
           ...this.options,
+          logger: this.logger,
           remoteAddress: address,
           localAddress: formatAddress(socket.localAddress, socket.localPort),
         });

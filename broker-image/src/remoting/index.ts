@@ -20,7 +20,6 @@ export {
   RemotingSendError,
   RemotingTimeoutError,
 } from './errors.js';
-export { consoleLogger, silentLogger } from './logger.js';
 export {
   formatAddress,
   RemotingServer,

@@ -4,8 +4,8 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createLogger } from '../common/index.js';
 import { Channel } from './channel.js';
-import { consoleLogger } from './logger.js';
 import { ProcessorTable } from './processor-table.js';
 import type { ChannelOptions, CloseReason, Processor, RemotingLogger } from './types.js';
 
@@ -36,7 +36,7 @@ export class RemotingServer extends EventEmitter<RemotingServerEvents> {
   constructor(options: RemotingServerOptions = {}) {
     super();
     this.options = options;
-    this.logger = options.logger ?? consoleLogger;
+    this.logger = options.logger ?? createLogger(options.name ?? 'remoting');
     this.table = new ProcessorTable(this.logger);
   }
 
@@ -64,7 +64,11 @@ export class RemotingServer extends EventEmitter<RemotingServerEvents> {
   /** Serves one connection; returns its channel. */
   handle(stream: Duplex, addresses: { remoteAddress?: string; localAddress?: string } = {}): Channel {
     const id = `${this.options.name ?? 'server'}-${++this.channelCounter}`;
-    const channel = new Channel(id, stream, this.table.dispatch, { ...this.options, ...addresses });
+    const channel = new Channel(id, stream, this.table.dispatch, {
+      ...this.options,
+      logger: this.logger,
+      ...addresses,
+    });
     this.liveChannels.set(id, channel);
     channel.once('close', (reason, error) => {
       this.liveChannels.delete(id);

@@ -1,14 +1,11 @@
 // Shapes shared by the remoting server and client.
 
+import type { Logger } from '../common/index.js';
 import type { RemotingCommand } from '../protocol/index.js';
 import type { Channel } from './channel.js';
 
-/** Where remoting reports what it does to connections; inject the process logger. */
-export interface RemotingLogger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/** Where remoting reports what it does to connections; common's `Logger` fits. */
+export type RemotingLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** What a processor gets besides the request: the connection it came on. */
 export interface RequestContext {
