@@ -22,6 +22,13 @@ export interface MessageToStore {
   bornHost: HostAddress;
   reconsumeTimes: number;
   preparedTransactionOffset: bigint;
+  /**
+   * SYNC_FLUSH only: false answers as soon as the record is written, without waiting for fdatasync
+   * (the `WAIT=false` property). Default true.
+   */
+  waitStoreMsgOK?: boolean;
+  /** Store host to record instead of the store's own (re-put of scheduled messages keeps the original). */
+  storeHost?: HostAddress;
 }
 
 export type PutStatus =
@@ -32,6 +39,8 @@ export type PutStatus =
   | 'PROPERTIES_SIZE_EXCEEDED'
   /** Disk past its limit or the store is shutting down / read-only. */
   | 'SERVICE_NOT_AVAILABLE'
+  /** Too many bytes already waiting for the writer; the broker answers SYSTEM_ERROR "broker busy". */
+  | 'OS_PAGE_CACHE_BUSY'
   | 'UNKNOWN_ERROR';
 
 export interface PutResult {
@@ -58,7 +67,9 @@ export type GetStatus =
   | 'OFFSET_OVERFLOW_ONE'
   | 'OFFSET_OVERFLOW_BADLY'
   | 'OFFSET_TOO_SMALL'
-  | 'NO_MATCHED_LOGIC_QUEUE';
+  | 'NO_MATCHED_LOGIC_QUEUE'
+  /** The matching entries point into CommitLog segments already deleted by retention. */
+  | 'MESSAGE_WAS_REMOVING';
 
 export interface GetResult {
   status: GetStatus;
