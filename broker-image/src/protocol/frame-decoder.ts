@@ -36,13 +36,15 @@ export class FrameDecoder {
   /**
    * Feeds one chunk and calls `onFrame` for every frame it completes, in order. Throws a
    * ProtocolError on an impossible or oversized length; the decoder then stays failed (the
-   * connection must be closed). If `onFrame` throws, the frame counts as consumed.
+   * connection must be closed). If `onFrame` throws, that frame counts as consumed and the
+   * next push (an empty chunk will do) continues with the frames after it.
    */
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     if (this.failed) throw this.failed;
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     for (;;) {
       if (this.pendingLength < 0) {
         if (this.buffered < 4) return;

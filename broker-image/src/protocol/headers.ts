@@ -36,6 +36,11 @@ const INT32_MAX = 2147483647;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/** Own entries only: a plain-object extFields must not yield `constructor` & co. as fields. */
+function own(ext: ExtFields, field: string): string | undefined {
+  return Object.hasOwn(ext, field) ? ext[field] : undefined;
+}
+
 function missing(field: string): HeaderFieldError {
   // Same wording as Java's RemotingCommand.checkFields, so remarks look familiar to operators.
   return new HeaderFieldError(field, `the custom field <${field}> is null`);
@@ -43,13 +48,13 @@ function missing(field: string): HeaderFieldError {
 
 /** Required string field; an empty string counts as present. */
 export function requiredString(ext: ExtFields, field: string): string {
-  const value = ext[field];
+  const value = own(ext, field);
   if (value === undefined) throw missing(field);
   return value;
 }
 
 export function optionalString(ext: ExtFields, field: string): string | undefined {
-  return ext[field];
+  return own(ext, field);
 }
 
 /** Java `Integer.parseInt` semantics: decimal, optional sign, within int32; anything else is an error. */
@@ -86,7 +91,7 @@ export function requiredInt(ext: ExtFields, field: string): number {
 }
 
 export function optionalInt(ext: ExtFields, field: string): number | undefined {
-  const value = ext[field];
+  const value = own(ext, field);
   return value === undefined ? undefined : parseIntField(field, value);
 }
 
@@ -95,7 +100,7 @@ export function requiredLong(ext: ExtFields, field: string): bigint {
 }
 
 export function optionalLong(ext: ExtFields, field: string): bigint | undefined {
-  const value = ext[field];
+  const value = own(ext, field);
   return value === undefined ? undefined : parseLongField(field, value);
 }
 
@@ -104,7 +109,7 @@ export function requiredBoolean(ext: ExtFields, field: string): boolean {
 }
 
 export function optionalBoolean(ext: ExtFields, field: string): boolean | undefined {
-  const value = ext[field];
+  const value = own(ext, field);
   return value === undefined ? undefined : parseBooleanField(value);
 }
 
@@ -120,7 +125,7 @@ export function decodeHeader<const S extends HeaderSpec>(ext: ExtFields, spec: S
     const fieldSpec = spec[field];
     const optional = fieldSpec.endsWith('?');
     const kind = (optional ? fieldSpec.slice(0, -1) : fieldSpec) as HeaderFieldKind;
-    const raw = ext[field];
+    const raw = own(ext, field);
     if (raw === undefined) {
       if (!optional) throw missing(field);
       continue;
