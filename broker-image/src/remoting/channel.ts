@@ -40,6 +40,8 @@ export interface ChannelEvents {
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 1024;
 export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
+/** How long a locally closed connection may take to flush before it is destroyed. */
+const CLOSE_GRACE_MS = 1000;
 
 export class Channel extends EventEmitter<ChannelEvents> {
   readonly id: string;
@@ -169,7 +171,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
         error: error?.message,
       });
     }
-    this.stream.destroy();
+    if (reason === 'local') {
+      // Our own decision: let queued responses go out and tell the peer (FIN), then make sure
+      // the stream is gone even if the peer never finishes its side.
+      const stream = this.stream;
+      stream.end();
+      const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
+      timer.unref();
+      stream.once('close', () => clearTimeout(timer));
+    } else {
+      this.stream.destroy();
+    }
     this.emit('close', reason, error);
   }
 
