@@ -1,0 +1,66 @@
+// Public surface of the TypeScript RocketMQ client: producer, push consumer, admin client, and the
+// message, route and allocation types they use. Imports only protocol, remoting and common.
+
+export {
+  AdminClient,
+  type ClusterInfo,
+  type ConsumerConnection,
+  type ConsumerConnectionInfo,
+  type ConsumeStats,
+  parseMessageQueueKey,
+  type QueueConsumeStats,
+  type QueueTopicStats,
+  type SubscriptionGroupConfig,
+  type TopicConfig,
+} from './admin.js';
+export { type AllocateStrategy, allocateAveragely, allocateQueues } from './allocate.js';
+export { decodeBatch, encodeBatch } from './batch-codec.js';
+export type { PullResult, PullStatus, SendResult, SendStatus } from './client-api.js';
+export { localIPv4 } from './client-instance.js';
+export { MQBrokerError, MQClientError } from './errors.js';
+export {
+  AUTO_CREATE_TOPIC_KEY,
+  compareMessageQueues,
+  DLQ_GROUP_TOPIC_PREFIX,
+  type Message,
+  type MessageExt,
+  MessageProperty,
+  type MessageQueue,
+  messageQueueKey,
+  RETRY_GROUP_TOPIC_PREFIX,
+  retryTopic,
+} from './message.js';
+export {
+  createOffsetMsgId,
+  decodeMessage,
+  decodeMessages,
+  decodeOffsetMsgId,
+  MessageDecodeError,
+  MessageSysFlag,
+} from './message-decoder.js';
+export { type ClientOptions, DEFAULT_NAMESRV_ADDR, splitNamesrvAddr } from './options.js';
+export { Producer, type ProducerOptions, type SendOptions } from './producer.js';
+export { decodeProperties, encodeProperties } from './properties-codec.js';
+export {
+  type MessageQueueSelector,
+  selectMessageQueueByHash,
+  selectMessageQueueByRandom,
+} from './publish-info.js';
+export {
+  type ConsumeContext,
+  type ConsumeFromWhere,
+  type ConsumeStatus,
+  type MessageListener,
+  PushConsumer,
+  type PushConsumerOptions,
+} from './push-consumer.js';
+export {
+  type BrokerData,
+  Perm,
+  publishQueues,
+  type QueueData,
+  subscribeQueues,
+  type TopicRouteData,
+} from './route.js';
+export { buildSubscription, javaStringHash, type SubscriptionData } from './subscription.js';
+export { UniqKeyGenerator, uniqKeyTimestamp } from './uniq-key.js';
