@@ -90,7 +90,7 @@ export class ConsumerManager {
   /** UNREGISTER_CLIENT for one group; returns the remaining members when someone left. */
   unregister(group: string, channelId: string): GroupChange | undefined {
     const info = this.groups.get(group);
-    if (!info || !info.channels.delete(channelId)) return undefined;
+    if (!info?.channels.delete(channelId)) return undefined;
     if (info.channels.size === 0) {
       this.groups.delete(group);
       return { group, channels: [] };

@@ -1,5 +1,8 @@
 // Where the broker's managers keep their JSON files (topics.json, subscriptionGroup.json,
-// consumerOffset.json). The composition root adapts the store's atomic file helpers to this.
+// consumerOffset.json), as Java does under `<storePathRootDir>/config`.
+
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface ConfigFiles {
   /** The file's text, or null when it does not exist yet. */
@@ -18,6 +21,33 @@ export function memoryConfigFiles(
     read: async (name) => files.get(name) ?? null,
     write: async (name, text) => {
       files.set(name, text);
+    },
+  };
+}
+
+/** Files in `dir` (Java: `<storePathRootDir>/config`), written via temp file + fsync + rename. */
+export function directoryConfigFiles(dir: string): ConfigFiles {
+  return {
+    read: async (name) => {
+      try {
+        return await readFile(join(dir, name), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    write: async (name, text) => {
+      await mkdir(dir, { recursive: true });
+      const target = join(dir, name);
+      const tmp = `${target}.tmp`;
+      const handle = await open(tmp, 'w');
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, target);
     },
   };
 }

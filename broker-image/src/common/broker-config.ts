@@ -1,7 +1,7 @@
 // The broker's settings, with RocketMQ's broker.conf key names and defaults (4.9.x), plus the
 // Bolide-only `httpPort`. Values are plain data; the composition root turns them into services.
 
-import { homedir } from 'node:os';
+import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   type ConfigSchema,
@@ -167,7 +167,13 @@ export function brokerConfigSchema(home = homedir()): ConfigSchema<BrokerConfig>
     enablePropertyFilter: { type: 'bool', default: false, doc: '' },
     rejectTransactionMessage: { type: 'bool', default: false, doc: '' },
     flushConsumerOffsetInterval: { type: 'int', default: 5000, min: 100, doc: 'ms' },
-    queryOffsetFromZeroMaxLogBytes: { type: 'int', default: 4 * 1024 * 1024 * 1024, min: 0, doc: 'bytes' },
+    // Java's "hot" = within 40 % of physical memory of the log head.
+    queryOffsetFromZeroMaxLogBytes: {
+      type: 'int',
+      default: Math.floor(totalmem() * 0.4),
+      min: 0,
+      doc: 'bytes',
+    },
     channelExpiredTimeout: { type: 'int', default: 120_000, min: 1000, doc: 'ms' },
     maxFrameSize: { type: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, doc: 'bytes' },
     logLevel: {

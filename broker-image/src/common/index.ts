@@ -19,6 +19,12 @@ export {
   splitAddressList,
 } from './config.js';
 export {
+  type HealthReport,
+  type HttpEndpoint,
+  type HttpEndpointOptions,
+  startHttpEndpoint,
+} from './http-endpoint.js';
+export {
   createLogger,
   isLogLevel,
   LOG_LEVELS,

@@ -1,0 +1,104 @@
+// Prometheus metrics of one broker (design.md §3 "Metrics"). Each broker owns its Registry, so
+// two brokers (or a broker and a name server) in one process never share counters.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface BrokerMetricSources {
+  commitLogBytes(): number;
+  connections(): number;
+  heldPulls(): number;
+  /** Lag per (group, topic): Σ max offset − committed offset over the topic's queues. */
+  consumerLag(): { group: string; topic: string; lag: number }[];
+}
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  readonly messagesIn: Counter<'topic'>;
+  readonly bytesIn: Counter<'topic'>;
+  readonly messagesOut: Counter<'topic' | 'group'>;
+  readonly bytesOut: Counter<'topic' | 'group'>;
+  readonly putLatency: Histogram;
+  readonly sendErrors: Counter<'code'>;
+  readonly requests: Counter<'code'>;
+
+  constructor(sources: BrokerMetricSources) {
+    const registers = [this.registry];
+    this.messagesIn = new Counter({
+      name: 'bolide_messages_in_total',
+      help: 'Messages stored, by topic',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'bolide_bytes_in_total',
+      help: 'Message body bytes stored, by topic',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.messagesOut = new Counter({
+      name: 'bolide_messages_out_total',
+      help: 'Messages delivered by pulls, by topic and consumer group',
+      labelNames: ['topic', 'group'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'bolide_bytes_out_total',
+      help: 'Record bytes delivered by pulls, by topic and consumer group',
+      labelNames: ['topic', 'group'],
+      registers,
+    });
+    this.putLatency = new Histogram({
+      name: 'bolide_put_latency_seconds',
+      help: 'Time from a send request to the store acknowledging it',
+      buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.sendErrors = new Counter({
+      name: 'bolide_send_errors_total',
+      help: 'Send requests answered with an error, by response code name',
+      labelNames: ['code'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'bolide_broker_requests_total',
+      help: 'Requests handled by the broker, by request code name',
+      labelNames: ['code'],
+      registers,
+    });
+    new Gauge({
+      name: 'bolide_commitlog_size_bytes',
+      help: 'Bytes between the oldest and the newest commit-log position',
+      registers,
+      collect() {
+        this.set(sources.commitLogBytes());
+      },
+    });
+    new Gauge({
+      name: 'bolide_connections',
+      help: 'Open remoting connections',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        this.set({ role: 'broker' }, sources.connections());
+      },
+    });
+    new Gauge({
+      name: 'bolide_held_pulls',
+      help: 'Pull requests currently held by long polling',
+      registers,
+      collect() {
+        this.set(sources.heldPulls());
+      },
+    });
+    new Gauge({
+      name: 'bolide_consumer_lag',
+      help: 'Messages not yet consumed: broker max offset minus committed offset, summed over queues',
+      labelNames: ['group', 'topic'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { group, topic, lag } of sources.consumerLag()) this.set({ group, topic }, lag);
+      },
+    });
+  }
+}

@@ -1,0 +1,320 @@
+// SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320), in the Java broker's
+// order of checks (protocol.md §3.2.2). Store statuses map to response codes here and only here.
+
+import {
+  createResponse,
+  decodeHeader,
+  type ExtFields,
+  type RemotingCommand,
+  ResponseCode,
+} from '../protocol/index.js';
+import type { RequestContext } from '../remoting/index.js';
+import { parseHost } from '../store/host-address.js';
+import type { HostAddress, MessageToStore, PutResult } from '../store/message-store.js';
+import { decodeProperties, encodeProperties } from '../store/properties-codec.js';
+import { decodeBatchBody, MAX_PROPERTIES_BYTES } from '../store/record-codec.js';
+import {
+  dlqTopicOf,
+  isWriteable,
+  MessageProperty,
+  MessageSysFlag,
+  Perm,
+  RETRY_GROUP_TOPIC_PREFIX,
+  VERSION_HONOURING_MAX_RECONSUME,
+} from './constants.js';
+import type { BrokerRuntime } from './runtime.js';
+import { isSendForbidden, topicNameProblem } from './topic-validation.js';
+
+/** SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE single-letter keys → SendMessageRequestHeader names. */
+const V2_KEYS: Record<string, string> = {
+  a: 'producerGroup',
+  b: 'topic',
+  c: 'defaultTopic',
+  d: 'defaultTopicQueueNums',
+  e: 'queueId',
+  f: 'sysFlag',
+  g: 'bornTimestamp',
+  h: 'flag',
+  i: 'properties',
+  j: 'reconsumeTimes',
+  k: 'unitMode',
+  l: 'maxReconsumeTimes',
+  m: 'batch',
+};
+
+const SEND_HEADER = {
+  producerGroup: 'string',
+  topic: 'string',
+  defaultTopic: 'string',
+  defaultTopicQueueNums: 'int',
+  queueId: 'int',
+  sysFlag: 'int',
+  bornTimestamp: 'long',
+  flag: 'int',
+  properties: 'string?',
+  reconsumeTimes: 'int?',
+  unitMode: 'boolean?',
+  maxReconsumeTimes: 'int?',
+  batch: 'boolean?',
+} as const;
+
+function v2ToV1(ext: ExtFields): ExtFields {
+  const out: ExtFields = {};
+  for (const [k, v] of Object.entries(ext)) {
+    const name = V2_KEYS[k];
+    if (name) out[name] = v;
+  }
+  return out;
+}
+
+const UNKNOWN_HOST: HostAddress = { address: '127.0.0.1', port: 0 };
+
+function bornHostOf(remoteAddress: string): HostAddress {
+  try {
+    return parseHost(remoteAddress);
+  } catch {
+    return UNKNOWN_HOST;
+  }
+}
+
+const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
+
+export type SendKind = 'v1' | 'v2' | 'batch';
+
+export function createSendProcessor(rt: BrokerRuntime, kind: SendKind) {
+  return async (request: RemotingCommand, ctx: RequestContext): Promise<RemotingCommand> => {
+    const started = performance.now();
+    const h = decodeHeader(kind === 'v1' ? request.extFields : v2ToV1(request.extFields), SEND_HEADER);
+    const response = await handleSend(rt, kind, request, ctx, h);
+    if (response.code !== ResponseCode.SUCCESS) {
+      rt.metrics.sendErrors.inc({ code: responseCodeName(response.code) });
+    } else {
+      rt.metrics.putLatency.observe((performance.now() - started) / 1000);
+    }
+    return response;
+  };
+}
+
+const CODE_NAMES = new Map<number, string>(Object.entries(ResponseCode).map(([name, code]) => [code, name]));
+function responseCodeName(code: number): string {
+  return CODE_NAMES.get(code) ?? String(code);
+}
+
+type SendHeader = ReturnType<typeof decodeHeader<typeof SEND_HEADER>>;
+
+async function handleSend(
+  rt: BrokerRuntime,
+  kind: SendKind,
+  request: RemotingCommand,
+  ctx: RequestContext,
+  h: SendHeader,
+): Promise<RemotingCommand> {
+  // Java clients read these two unconditionally from every send response (protocol.md §3.2.2 step 1).
+  const ext: ExtFields = { MSG_REGION: rt.config.regionId, TRACE_ON: String(rt.config.traceOn) };
+  const fail = (code: number, remark: string) => createResponse(request, code, { remark, extFields: ext });
+
+  if (!rt.acceptingRequests()) {
+    return fail(
+      ResponseCode.SERVICE_NOT_AVAILABLE,
+      `broker[${rt.brokerAddr}] is not accepting messages now (starting or stopping)`,
+    );
+  }
+  if (rt.config.brokerRole === 'SLAVE') {
+    return fail(
+      ResponseCode.SERVICE_NOT_AVAILABLE,
+      `broker[${rt.brokerAddr}] is a slave and does not accept messages`,
+    );
+  }
+  const topicProblem = topicNameProblem(h.topic);
+  if (topicProblem) return fail(ResponseCode.SYSTEM_ERROR, topicProblem);
+  if (isSendForbidden(h.topic)) {
+    return fail(ResponseCode.NO_PERMISSION, `Sending message to topic[${h.topic}] is forbidden.`);
+  }
+  if (!isWriteable(rt.config.brokerPermission) && rt.topics.isOrderTopic(h.topic)) {
+    return fail(ResponseCode.NO_PERMISSION, `the broker[${rt.brokerAddr}] sending message is forbidden`);
+  }
+
+  const now = rt.now();
+  const topicSysFlag = h.unitMode ? 1 : 0;
+  let topicConfig = await rt.topics.createInSend(
+    h.topic,
+    h.defaultTopic,
+    h.defaultTopicQueueNums,
+    topicSysFlag,
+    now,
+  );
+  if (!topicConfig && h.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+    topicConfig = (await rt.topics.createIfAbsent(h.topic, 1, Perm.READ | Perm.WRITE, topicSysFlag, now))
+      .config;
+  }
+  if (!topicConfig) {
+    return fail(ResponseCode.TOPIC_NOT_EXIST, `topic[${h.topic}] not exist, apply first please!${FAQ}`);
+  }
+
+  let queueId = h.queueId;
+  const idValid = Math.max(topicConfig.writeQueueNums, topicConfig.readQueueNums);
+  if (queueId >= idValid) {
+    return fail(
+      ResponseCode.SYSTEM_ERROR,
+      `request queueId[${queueId}] is illegal, ${JSON.stringify(topicConfig)} Producer: ${ctx.remoteAddress}`,
+    );
+  }
+  if (queueId < 0) {
+    if (topicConfig.writeQueueNums <= 0) {
+      return fail(ResponseCode.SYSTEM_ERROR, `topic[${h.topic}] has no writable queue`);
+    }
+    queueId = Math.floor(Math.random() * topicConfig.writeQueueNums);
+  }
+
+  const body = request.body ?? Buffer.alloc(0);
+  if (body.length > rt.config.maxMessageSize) {
+    return fail(
+      ResponseCode.MESSAGE_ILLEGAL,
+      `the message body size ${body.length} bytes is over the limit maxMessageSize=${rt.config.maxMessageSize}`,
+    );
+  }
+
+  const properties = decodeProperties(h.properties ?? '');
+  let topic = h.topic;
+  const reconsumeTimes = h.reconsumeTimes ?? 0;
+
+  if (kind === 'batch') {
+    if (topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+      return fail(ResponseCode.MESSAGE_ILLEGAL, 'batch request does not support retry group ' + topic);
+    }
+  } else if (topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+    const group = topic.slice(RETRY_GROUP_TOPIC_PREFIX.length);
+    const groupConfig = await rt.groups.findOrCreate(group, now);
+    if (!groupConfig) {
+      return fail(ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST, `subscription group not exist, ${group}${FAQ}`);
+    }
+    let maxReconsume = groupConfig.retryMaxTimes;
+    if (request.version >= VERSION_HONOURING_MAX_RECONSUME && h.maxReconsumeTimes !== undefined) {
+      maxReconsume = h.maxReconsumeTimes;
+    }
+    if (reconsumeTimes >= maxReconsume) {
+      topic = dlqTopicOf(group);
+      queueId = 0;
+      const dlq = await rt.topics.createIfAbsent(topic, 1, Perm.READ | Perm.WRITE, 0, now);
+      if (!dlq.config) return fail(ResponseCode.SYSTEM_ERROR, `topic[${topic}] not exist`);
+      properties.delete(MessageProperty.DELAY);
+    }
+  }
+
+  if (
+    properties.get(MessageProperty.TRAN_MSG) === 'true' ||
+    (h.sysFlag & MessageSysFlag.TRANSACTION_MASK) !== 0
+  ) {
+    if (rt.config.rejectTransactionMessage) {
+      return fail(
+        ResponseCode.NO_PERMISSION,
+        `the broker[${rt.brokerAddr}] sending transaction message is forbidden`,
+      );
+    }
+    return fail(
+      ResponseCode.NO_PERMISSION,
+      `the broker[${rt.brokerAddr}] does not support transactional messages yet`,
+    );
+  }
+
+  let sysFlag = h.sysFlag;
+  if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= MessageSysFlag.MULTI_TAGS;
+  // WAIT only steers the reply; it is not stored (saves bytes per record, as Java does).
+  properties.delete(MessageProperty.WAIT);
+  properties.set(MessageProperty.CLUSTER, rt.config.brokerClusterName);
+  const bornHost = bornHostOf(ctx.remoteAddress);
+
+  let result: PutResult;
+  let messageCount = 1;
+  if (kind === 'batch') {
+    if (properties.has(MessageProperty.DELAY) && Number(properties.get(MessageProperty.DELAY)) > 0) {
+      return fail(ResponseCode.MESSAGE_ILLEGAL, 'batch messages do not support delay levels');
+    }
+    let items: ReturnType<typeof decodeBatchBody>;
+    try {
+      items = decodeBatchBody(body);
+    } catch (err) {
+      return fail(ResponseCode.MESSAGE_ILLEGAL, `bad batch body: ${(err as Error).message}`);
+    }
+    if (items.length === 0) return fail(ResponseCode.MESSAGE_ILLEGAL, 'the batch is empty');
+    const messages: MessageToStore[] = [];
+    for (const item of items) {
+      const itemProps = decodeProperties(item.properties);
+      for (const [k, v] of properties) itemProps.set(k, v);
+      itemProps.delete(MessageProperty.WAIT);
+      const problem = propertiesProblem(itemProps);
+      if (problem) return fail(ResponseCode.MESSAGE_ILLEGAL, problem);
+      messages.push({
+        topic,
+        queueId,
+        flag: item.flag,
+        body: item.body,
+        properties: itemProps,
+        sysFlag,
+        bornTimestamp: Number(h.bornTimestamp),
+        bornHost,
+        reconsumeTimes,
+        preparedTransactionOffset: 0n,
+      });
+    }
+    messageCount = messages.length;
+    result = await rt.store.putMessages(messages);
+  } else {
+    const problem = propertiesProblem(properties);
+    if (problem) return fail(ResponseCode.MESSAGE_ILLEGAL, problem);
+    result = await rt.store.putMessage({
+      topic,
+      queueId,
+      flag: h.flag,
+      body,
+      properties,
+      sysFlag,
+      bornTimestamp: Number(h.bornTimestamp),
+      bornHost,
+      reconsumeTimes,
+      preparedTransactionOffset: 0n,
+    });
+  }
+
+  const stored = result.status === 'PUT_OK' || result.status === 'FLUSH_DISK_TIMEOUT';
+  if (stored) {
+    const doneAt = rt.now();
+    rt.stats.recordPut(topic, result.count || messageCount, body.length, doneAt - now, doneAt);
+    rt.metrics.messagesIn.inc({ topic }, result.count || messageCount);
+    rt.metrics.bytesIn.inc({ topic }, body.length);
+    ext.msgId = result.msgIds.join(',');
+    ext.queueId = String(queueId);
+    ext.queueOffset = result.queueOffset.toString();
+  }
+  switch (result.status) {
+    case 'PUT_OK':
+      return createResponse(request, ResponseCode.SUCCESS, { extFields: ext });
+    case 'FLUSH_DISK_TIMEOUT':
+      return createResponse(request, ResponseCode.FLUSH_DISK_TIMEOUT, {
+        extFields: ext,
+        remark: result.remark ?? 'the message is stored but was not flushed to disk in time',
+      });
+    case 'MESSAGE_ILLEGAL':
+    case 'PROPERTIES_SIZE_EXCEEDED':
+      return fail(
+        ResponseCode.MESSAGE_ILLEGAL,
+        result.remark ??
+          `the message is illegal, maybe msg body or properties length not matched. msg body length limit ${rt.config.maxMessageSize} bytes, msg properties length limit 32k.`,
+      );
+    case 'SERVICE_NOT_AVAILABLE':
+      return fail(
+        ResponseCode.SERVICE_NOT_AVAILABLE,
+        result.remark ?? 'service not available now, maybe disk full or the store is shutting down',
+      );
+    default:
+      return fail(ResponseCode.SYSTEM_ERROR, result.remark ?? `UNKNOWN_ERROR storing the message`);
+  }
+}
+
+function propertiesProblem(properties: Map<string, string>): string | undefined {
+  const size = Buffer.byteLength(encodeProperties(properties), 'utf8');
+  if (size > MAX_PROPERTIES_BYTES) {
+    return `the message properties size ${size} bytes is over the limit ${MAX_PROPERTIES_BYTES}`;
+  }
+  return undefined;
+}
