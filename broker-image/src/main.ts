@@ -71,8 +71,15 @@ export interface RunningRoles {
 
 /** Parses role options; throws a UsageError-like Error with a readable message. */
 export function parseRoleArgs(argv: string[]): RoleOptions & { help: boolean } {
+  // `--http-port -1` would read as an unknown short option; join value-taking flags with negative numbers.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--') && !argv[i].includes('=') && /^-\d+$/.test(argv[i + 1] ?? '')) {
+      args.push(`${argv[i]}=${argv[++i]}`);
+    } else args.push(argv[i]);
+  }
   const { values, positionals } = parseArgs({
-    args: argv,
+    args,
     allowPositionals: true,
     strict: true,
     options: {

@@ -74,12 +74,11 @@ export class BrokerMetrics {
       },
     });
     new Gauge({
-      name: 'bolide_connections',
-      help: 'Open remoting connections',
-      labelNames: ['role'],
+      name: 'bolide_broker_connections',
+      help: 'Open remoting connections to the broker',
       registers,
       collect() {
-        this.set({ role: 'broker' }, sources.connections());
+        this.set(sources.connections());
       },
     });
     new Gauge({

@@ -86,12 +86,11 @@ export class NameServer {
       },
     });
     new Gauge({
-      name: 'bolide_connections',
-      help: 'Open remoting connections',
-      labelNames: ['role'],
+      name: 'bolide_namesrv_connections',
+      help: 'Open remoting connections to the name server',
       registers: [this.registry],
       collect() {
-        this.set({ role: 'namesrv' }, server.channels.size);
+        this.set(server.channels.size);
       },
     });
     this.registerProcessors();
