@@ -116,6 +116,47 @@ for (const serializeType of ['JSON', 'ROCKETMQ'] as const) {
   });
 }
 
+describe('topic routes', () => {
+  it('auto-creates an unknown topic through the TBW102 route on first send', async () => {
+    const topic = uniqueName('AutoT');
+    const producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
+    await producer.start();
+    try {
+      expect(await admin.getTopicRoute(topic)).toBeUndefined();
+      const first = await producer.send({ topic, body: Buffer.from('first') });
+      expect(first.sendStatus).toBe('SEND_OK');
+      expect(first.messageQueue.queueId).toBeLessThan(4);
+      await waitFor(
+        async () => (await admin.getTopicRoute(topic)) !== undefined,
+        10_000,
+        () => 'auto-created route',
+      );
+      const route = await admin.getTopicRoute(topic);
+      expect(route!.queueDatas[0].writeQueueNums).toBe(4);
+    } finally {
+      await producer.shutdown();
+    }
+  });
+
+  it('fails a send with "No route info" when auto-creation is off', async () => {
+    const strict = await startStandalone({ brokerConf: { autoCreateTopicEnable: false } });
+    const producer = new Producer({ namesrvAddr: strict.namesrvAddr, producerGroup: uniqueName('PG') });
+    await producer.start();
+    try {
+      await expect(producer.send({ topic: uniqueName('NoSuchT'), body: Buffer.from('x') })).rejects.toThrow(
+        /No route info of this topic/,
+      );
+      await expect(producer.send({ topic: 'bad topic', body: Buffer.from('x') })).rejects.toThrow(
+        /illegal characters/,
+      );
+      await expect(producer.send({ topic: 'T', body: Buffer.alloc(0) })).rejects.toThrow(/length is zero/);
+    } finally {
+      await producer.shutdown();
+      await strict.stop();
+    }
+  });
+});
+
 describe('batches, ordered sends, filtering and retries', () => {
   let producer: Producer;
 

@@ -172,8 +172,8 @@ async function consume(args: string[], io: CliIo): Promise<number> {
   let received = 0;
   const done = new AbortController();
   consumer.registerMessageListener((msgs) => {
+    // Messages already handed over are printed even past --count; shutdown stops further deliveries.
     for (const m of msgs) {
-      if (received >= limit) return 'RECONSUME_LATER';
       received++;
       io.out(describeMessage(m));
       if (received >= limit) done.abort();

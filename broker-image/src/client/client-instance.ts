@@ -124,6 +124,7 @@ export class ClientInstance {
   private readonly brokerAddrs = new Map<string, Record<string, string>>();
   private readonly members = new Set<ClientMember>();
   private readonly tasks: PeriodicTask[] = [];
+  private heartbeatTask: PeriodicTask | undefined;
   private state: 'created' | 'running' | 'stopped' = 'created';
   /** Broker version from heartbeat responses, by address. */
   readonly brokerVersions = new Map<string, number>();
@@ -194,6 +195,12 @@ export class ClientInstance {
     heartbeatTask.start(o.heartbeatBrokerIntervalMs);
     persistTask.start(o.persistConsumerOffsetIntervalMs);
     this.tasks.push(routeTask, heartbeatTask, persistTask);
+    this.heartbeatTask = heartbeatTask;
+  }
+
+  /** Sends heartbeats now (e.g. a broker restarted and forgot our subscriptions). */
+  triggerHeartbeat(): void {
+    this.heartbeatTask?.trigger();
   }
 
   /** A task that members may trigger early (rebalance on NOTIFY_CONSUMER_IDS_CHANGED). */

@@ -104,6 +104,8 @@ export class Producer implements ClientMember {
   readonly needsAllBrokers = false;
   private readonly instance: ClientInstance;
   private readonly publishInfo = new Map<string, TopicPublishInfo>();
+  /** Route lookups in progress, so concurrent first sends to a topic share one. */
+  private readonly routeLookups = new Map<string, Promise<TopicPublishInfo>>();
   private readonly sendMsgTimeoutMs: number;
   private readonly retryTimes: number;
   private readonly retryTimesAsync: number;
@@ -326,6 +328,15 @@ export class Producer implements ClientMember {
   private async findPublishInfo(topic: string): Promise<TopicPublishInfo> {
     const known = this.publishInfo.get(topic);
     if (known && known.queues.length > 0) return known;
+    let lookup = this.routeLookups.get(topic);
+    if (!lookup) {
+      lookup = this.lookupPublishInfo(topic).finally(() => this.routeLookups.delete(topic));
+      this.routeLookups.set(topic, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookupPublishInfo(topic: string): Promise<TopicPublishInfo> {
     const route = await this.instance.updateRoute(topic, (defaultRoute) =>
       routeFromDefaultTopic(defaultRoute, this.defaultTopicQueueNums),
     );

@@ -214,10 +214,16 @@ export class PushConsumer implements ClientMember {
       return;
     }
     this.state = 'stopping';
+    // Mark queues dropped before yielding, so no listener call starts after shutdown() was called.
+    for (const task of this.tasks.values()) task.pq.dropped = true;
     this.stopSignal.abort();
     await this.rebalanceTask?.stop();
-    for (const task of this.tasks.values()) task.pq.dropped = true;
-    await Promise.race([Promise.allSettled([...this.running]), sleep(this.awaitTerminationMs)]);
+    const waited = new AbortController();
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      sleep(this.awaitTerminationMs, waited.signal),
+    ]);
+    waited.abort();
     await this.persistOffsets(false);
     const timeout = this.instance.options.requestTimeoutMs;
     await Promise.all(
@@ -461,6 +467,14 @@ export class PushConsumer implements ClientMember {
         delay = this.pullIntervalMs;
       } catch (err) {
         if (pq.dropped || this.state !== 'running') return;
+        // A restarted broker does not know this group until it hears a heartbeat again.
+        if (
+          err instanceof MQBrokerError &&
+          (err.code === ResponseCode.SUBSCRIPTION_NOT_EXIST ||
+            err.code === ResponseCode.SUBSCRIPTION_NOT_LATEST)
+        ) {
+          this.instance.triggerHeartbeat();
+        }
         delay =
           err instanceof MQBrokerError && err.code === ResponseCode.FLOW_CONTROL
             ? PULL_DELAY_ON_BROKER_FLOW_CONTROL_MS
