@@ -327,6 +327,42 @@ describe('batches, ordered sends, filtering and retries', () => {
     }
   });
 
+  it('stops pulling while a queue holds more than pullThresholdForQueue messages', async () => {
+    const topic = await createTopic(1);
+    const bodies = Array.from({ length: 600 }, (_, i) => `fc-${i}`);
+    for (let i = 0; i < bodies.length; i += 50) {
+      await producer.sendBatch(bodies.slice(i, i + 50).map((b) => ({ topic, body: Buffer.from(b) })));
+    }
+    const consumer = new PushConsumer({
+      ...fastConsumerOptions(rmq.namesrvAddr, uniqueName('CG')),
+      pullThresholdForQueue: 40,
+      pullBatchSize: 16,
+      consumeConcurrency: 2,
+    });
+    const seen = new Set<string>();
+    let peakCached = 0;
+    consumer.subscribe(topic, '*');
+    consumer.registerMessageListener(async (msgs) => {
+      for (const s of consumer.queueStats()) peakCached = Math.max(peakCached, s.cachedCount);
+      await new Promise((r) => setTimeout(r, 2));
+      for (const m of msgs) seen.add(m.body.toString());
+      return 'CONSUME_SUCCESS';
+    });
+    await consumer.start();
+    try {
+      await waitFor(
+        () => seen.size === bodies.length,
+        60_000,
+        () => `600 messages, have ${seen.size}`,
+      );
+      // Pulls pause once more than 40 are cached; one pull in flight can add at most 16 more.
+      expect(peakCached).toBeGreaterThan(16);
+      expect(peakCached).toBeLessThanOrEqual(40 + 16);
+    } finally {
+      await consumer.shutdown();
+    }
+  });
+
   it('redelivers a message whose listener asked to reconsume later, with the original topic', async () => {
     const topic = await createTopic(1);
     const attempts: MessageExt[] = [];

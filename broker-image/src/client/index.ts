@@ -48,11 +48,11 @@ export {
 } from './publish-info.js';
 export {
   type ConsumeContext,
-  type ConsumeFromWhere,
   type ConsumeStatus,
   type MessageListener,
   PushConsumer,
   type PushConsumerOptions,
+  type QueueStats,
 } from './push-consumer.js';
 export {
   type BrokerData,
@@ -62,5 +62,6 @@ export {
   subscribeQueues,
   type TopicRouteData,
 } from './route.js';
+export { type ConsumeFromWhere, computeStartOffset, type StartOffsetSource } from './start-offset.js';
 export { buildSubscription, javaStringHash, type SubscriptionData } from './subscription.js';
 export { UniqKeyGenerator, uniqKeyTimestamp } from './uniq-key.js';

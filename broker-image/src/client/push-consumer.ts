@@ -13,7 +13,6 @@ import {
   MessageProperty,
   type MessageQueue,
   messageQueueKey,
-  RETRY_GROUP_TOPIC_PREFIX,
   retryTopic,
   sameMessageQueue,
 } from './message.js';
@@ -22,12 +21,9 @@ import { RemoteOffsetStore } from './offset-store.js';
 import type { ClientOptions } from './options.js';
 import { ProcessQueue } from './process-queue.js';
 import { subscribeQueues, type TopicRouteData } from './route.js';
+import { type ConsumeFromWhere, computeStartOffset } from './start-offset.js';
 import { buildSubscription, matchesTags, type SubscriptionData } from './subscription.js';
 
-export type ConsumeFromWhere =
-  | 'CONSUME_FROM_LAST_OFFSET'
-  | 'CONSUME_FROM_FIRST_OFFSET'
-  | 'CONSUME_FROM_TIMESTAMP';
 export type ConsumeStatus = 'CONSUME_SUCCESS' | 'RECONSUME_LATER';
 
 export interface ConsumeContext {
@@ -76,6 +72,15 @@ export interface PushConsumerOptions extends ClientOptions {
   /** How long shutdown waits for running listener calls, ms. Default 10 000. */
   awaitTerminationMillisWhenShutdown?: number;
   allocateStrategy?: AllocateStrategy;
+}
+
+export interface QueueStats {
+  messageQueue: MessageQueue;
+  cachedCount: number;
+  cachedSize: number;
+  nextOffset: number;
+  /** Offset that the next commit writes (undefined before the first one). */
+  committedOffset: number | undefined;
 }
 
 interface QueueTask {
@@ -179,6 +184,17 @@ export class PushConsumer implements ClientMember {
   /** Queues currently assigned to this consumer. */
   assignedQueues(): MessageQueue[] {
     return [...this.tasks.values()].map((t) => t.mq);
+  }
+
+  /** Per assigned queue: cached (pulled, not yet consumed) messages and bytes, and the next pull offset. */
+  queueStats(): QueueStats[] {
+    return [...this.tasks.values()].map((t) => ({
+      messageQueue: t.mq,
+      cachedCount: t.pq.cachedCount,
+      cachedSize: t.pq.cachedSize,
+      nextOffset: t.nextOffset,
+      committedOffset: this.offsetStore.readMemory(t.mq),
+    }));
   }
 
   async start(): Promise<void> {
@@ -330,7 +346,7 @@ export class PushConsumer implements ClientMember {
       const key = messageQueueKey(mq);
       if (this.tasks.has(key) || this.state !== 'running') continue;
       this.offsetStore.remove(mq);
-      const offset = await this.computeStartOffset(mq);
+      const offset = await this.startOffset(mq);
       if (offset === undefined || this.state !== 'running' || this.tasks.has(key)) continue;
       const task: QueueTask = { mq, pq: new ProcessQueue(), nextOffset: offset, inFlight: 0 };
       this.offsetStore.update(mq, offset, false);
@@ -356,23 +372,15 @@ export class PushConsumer implements ClientMember {
   }
 
   /** protocol.md §8.4. Undefined means "skip this queue this round". */
-  private async computeStartOffset(mq: MessageQueue): Promise<number | undefined> {
+  private async startOffset(mq: MessageQueue): Promise<number | undefined> {
     const api = this.instance.api;
     const timeout = this.instance.options.requestTimeoutMs;
     try {
-      const stored = await this.offsetStore.readStore(mq);
-      if (stored !== undefined && stored >= 0) return stored;
-      const isRetry = mq.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX);
-      switch (this.consumeFromWhere) {
-        case 'CONSUME_FROM_FIRST_OFFSET':
-          return 0;
-        case 'CONSUME_FROM_TIMESTAMP':
-          return isRetry
-            ? await api.getMaxOffset(await this.addressFor(mq), mq, timeout)
-            : await api.searchOffset(await this.addressFor(mq), mq, this.consumeTimestamp, timeout);
-        default:
-          return isRetry ? 0 : await api.getMaxOffset(await this.addressFor(mq), mq, timeout);
-      }
+      return await computeStartOffset(mq, this.consumeFromWhere, this.consumeTimestamp, {
+        committed: (q) => this.offsetStore.readStore(q),
+        maxOffset: async (q) => api.getMaxOffset(await this.addressFor(q), q, timeout),
+        searchOffset: async (q, ts) => api.searchOffset(await this.addressFor(q), q, ts, timeout),
+      });
     } catch (err) {
       this.instance.logger.warn('cannot compute start offset; will retry at next rebalance', {
         mq,
