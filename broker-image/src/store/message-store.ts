@@ -116,6 +116,14 @@ export interface MessageStore {
   /** Records whose KEYS word or UNIQ_KEY equals `key` within [begin, end] store time (ms). */
   queryMessage(topic: string, key: string, maxNum: number, begin: number, end: number): Promise<Buffer[]>;
 
+  /**
+   * Physical offset of the record at a queue offset, or -1 (e.g. for the "hot record" check).
+   * Optional so that test doubles may omit it; FileMessageStore implements it.
+   */
+  getCommitLogOffsetInQueue?(topic: string, queueId: number, offset: bigint): Promise<bigint>;
+  /** Store time and physical offset of the newest indexed record (QUERY_MESSAGE response header). */
+  indexLastUpdate?(): { timestamp: number; physicalOffset: bigint };
+
   getMinPhyOffset(): bigint;
   getMaxPhyOffset(): bigint;
 

@@ -1,0 +1,107 @@
+// Dispatch: turns appended CommitLog records into ConsumeQueue entries and index keys, then tells
+// arrival listeners (long polling). The writer hands over the records of each batch right after
+// they are written, so dispatch happens in the same tick; recovery feeds records it scans from
+// the files through the same path.
+
+import type { Logger } from '../common/index.js';
+import type { ConsumeQueueTable } from './consume-queue-table.js';
+import { tagsCodeOf } from './java-hash.js';
+import type { KeyIndex } from './key-index.js';
+import type { ArrivalListener } from './message-store.js';
+import { splitKeys } from './properties-codec.js';
+import { MessageSysFlag, transactionType } from './record-codec.js';
+
+export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+
+/** What dispatch needs to know about one record. */
+export interface DispatchRequest {
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  physicalOffset: number;
+  size: number;
+  tagsCode: number;
+  storeTimestamp: number;
+  sysFlag: number;
+  keys: string | undefined;
+  uniqKey: string | undefined;
+}
+
+/**
+ * The consume-queue tag code: the TAGS hash, except in SCHEDULE_TOPIC_XXXX where it is the
+ * delivery time (store time + delay of the DELAY level, capped at the highest level; protocol.md §6).
+ */
+export function computeTagsCode(
+  topic: string,
+  tags: string | undefined,
+  delay: string | undefined,
+  storeTimestamp: number,
+  delayLevels: readonly number[],
+): number {
+  if (topic === SCHEDULE_TOPIC && delay !== undefined) {
+    const level = Math.min(Number.parseInt(delay, 10), delayLevels.length);
+    if (level > 0) return storeTimestamp + delayLevels[level - 1];
+  }
+  return tagsCodeOf(tags);
+}
+
+/** True for records that get a consume-queue entry and a queue offset (not half / rolled back). */
+export function occupiesQueue(sysFlag: number): boolean {
+  const t = transactionType(sysFlag);
+  return t === MessageSysFlag.TRANSACTION_NOT_TYPE || t === MessageSysFlag.TRANSACTION_COMMIT_TYPE;
+}
+
+export class Dispatcher {
+  /** Every record below this offset has been dispatched. */
+  dispatchedOffset = 0;
+  private readonly listeners = new Set<ArrivalListener>();
+  dispatchedRecords = 0;
+
+  constructor(
+    private readonly queues: ConsumeQueueTable,
+    private readonly index: KeyIndex,
+    private readonly logger: Logger,
+  ) {}
+
+  onArrival(listener: ArrivalListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Dispatches records in physical order; `endOffset` is where the last one (or a filler) ends. */
+  dispatch(requests: readonly DispatchRequest[], endOffset: number, notify = true): void {
+    for (const r of requests) this.apply(r, notify);
+    if (endOffset > this.dispatchedOffset) this.dispatchedOffset = endOffset;
+    this.index.noteDispatched(this.dispatchedOffset);
+  }
+
+  private apply(r: DispatchRequest, notify: boolean): void {
+    this.dispatchedRecords++;
+    const tran = transactionType(r.sysFlag);
+    if (occupiesQueue(r.sysFlag)) {
+      const cq = this.queues.findOrCreate(r.topic, r.queueId);
+      if (cq.put(r.queueOffset, r.physicalOffset, r.size, r.tagsCode)) {
+        cq.lastStoreTimestamp = r.storeTimestamp;
+        if (notify && this.listeners.size > 0) this.notify(r);
+      }
+    }
+    if (tran !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE) {
+      if (r.uniqKey) this.index.add(r.topic, r.uniqKey, r.physicalOffset, r.storeTimestamp);
+      if (r.keys) {
+        for (const k of splitKeys(r.keys)) this.index.add(r.topic, k, r.physicalOffset, r.storeTimestamp);
+      }
+    }
+  }
+
+  private notify(r: DispatchRequest): void {
+    const maxOffset = BigInt(r.queueOffset + 1);
+    const tags = BigInt(r.tagsCode);
+    for (const listener of this.listeners) {
+      try {
+        listener(r.topic, r.queueId, maxOffset, tags);
+      } catch (err) {
+        this.logger.warn('arrival listener threw', { err });
+      }
+    }
+  }
+}
