@@ -47,7 +47,7 @@ export class OperatorHttpServer {
   private alertHandler: AlertHandler | undefined;
   private alertToken: string | undefined;
 
-  constructor(private readonly opts: OperatorHttpServerOptions) {
+  constructor(opts: OperatorHttpServerOptions) {
     this.app.disable('x-powered-by');
     this.app.get('/metrics', async (_req, res) => {
       res.type(opts.metrics.contentType).send(await opts.metrics.render());
