@@ -16,7 +16,7 @@ import {
   ResponseCode,
 } from '../protocol/index.js';
 import { RemotingTimeoutError } from '../remoting/index.js';
-import { readStoreTimestamp } from '../store/record-codec.js';
+import { readStoreTimestamp } from '../store/index.js';
 import { Perm } from './constants.js';
 import {
   consumeStatsBody,

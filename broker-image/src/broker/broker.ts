@@ -21,7 +21,7 @@ import {
   requestCodeName,
 } from '../protocol/index.js';
 import { type Processor, RemotingClient, RemotingServer } from '../remoting/index.js';
-import type { HostAddress, MessageStore } from '../store/message-store.js';
+import type { HostAddress, MessageStore } from '../store/index.js';
 import * as admin from './admin-processor.js';
 import { BrokerStats } from './broker-stats.js';
 import { ConsumerManager, ProducerManager } from './client-manager.js';
@@ -159,7 +159,9 @@ export class Broker {
     this.advertisedAddr = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
     const storeHost: HostAddress = { address: ip, port };
 
-    const store = (this.options.createStore ?? defaultStoreFactory(config))(storeHost);
+    const store = (this.options.createStore ?? defaultStoreFactory(config, this.logger.child('store')))(
+      storeHost,
+    );
     this.store = store;
     await store.start();
 

@@ -107,7 +107,6 @@ export class ClientManageService {
       const groupName = consumer.groupName;
       if (typeof groupName !== 'string' || groupName === '') continue;
       const groupConfig = await this.rt.groups.findOrCreate(groupName, now);
-      let notify = groupConfig?.notifyConsumerIdsChangedEnable ?? true;
       if (groupConfig) {
         const retry = retryTopicOf(groupName);
         // The retry topic must be routable at once: consumers resolve their brokers through it.
@@ -139,10 +138,9 @@ export class ClientManageService {
         channel,
         now,
       );
-      if (changed && notify) {
+      if (changed) {
         const info = this.rt.consumers.get(groupName);
         this.notifyChanged({ group: groupName, channels: info ? [...info.channels.values()] : [] });
-        notify = false;
       }
     }
     for (const producer of data.producerDataSet ?? []) {

@@ -1,8 +1,8 @@
 // Where the broker's managers keep their JSON files (topics.json, subscriptionGroup.json,
 // consumerOffset.json), as Java does under `<storePathRootDir>/config`.
 
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { parseBodyJson } from '../protocol/index.js';
+import { createConfigFileStore } from '../store/index.js';
 
 export interface ConfigFiles {
   /** The file's text, or null when it does not exist yet. */
@@ -25,29 +25,18 @@ export function memoryConfigFiles(
   };
 }
 
-/** Files in `dir` (Java: `<storePathRootDir>/config`), written via temp file + fsync + rename. */
+/**
+ * Files in `dir` (Java: `<storePathRootDir>/config`) through the store's crash-safe writer; a
+ * version that does not parse (fastjson dialect accepted) is skipped in favour of the backup.
+ */
 export function directoryConfigFiles(dir: string): ConfigFiles {
-  return {
-    read: async (name) => {
-      try {
-        return await readFile(join(dir, name), 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw err;
-      }
-    },
-    write: async (name, text) => {
-      await mkdir(dir, { recursive: true });
-      const target = join(dir, name);
-      const tmp = `${target}.tmp`;
-      const handle = await open(tmp, 'w');
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, target);
-    },
-  };
+  return createConfigFileStore(dir, (_name, text) => {
+    if (text.trim() === '') return false;
+    try {
+      parseBodyJson(text);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -2,8 +2,10 @@
 // earliest store time. Plain request/response handlers over the store and the offset table.
 
 import { createResponse, decodeHeader, type RemotingCommand, ResponseCode } from '../protocol/index.js';
-import { POS_PHYSICAL_OFFSET } from '../store/record-codec.js';
 import type { BrokerRuntime } from './runtime.js';
+
+/** Byte position of physicalOffset in a stored record (protocol.md §4.1). */
+const PHYSICAL_OFFSET_POS = 28;
 
 export function queryConsumerOffset(rt: BrokerRuntime) {
   return async (req: RemotingCommand): Promise<RemotingCommand> => {
@@ -26,16 +28,17 @@ export function queryConsumerOffset(rt: BrokerRuntime) {
 /** Whether the record at queue offset 0 lies within the configured distance of the log head. */
 async function firstRecordIsHot(rt: BrokerRuntime, topic: string, queueId: number): Promise<boolean> {
   if (rt.store.getMaxOffsetInQueue(topic, queueId) <= 0n) return true;
-  const limit = BigInt(hotLimitBytes(rt));
-  const result = await rt.store.getMessage(topic, queueId, 0n, 1);
-  const first = result.records[0];
-  if (!first || first.length < POS_PHYSICAL_OFFSET + 8) return false;
-  const physical = first.readBigInt64BE(POS_PHYSICAL_OFFSET);
+  const limit = BigInt(rt.config.queryOffsetFromZeroMaxLogBytes);
+  let physical: bigint;
+  if (rt.store.getCommitLogOffsetInQueue) {
+    physical = await rt.store.getCommitLogOffsetInQueue(topic, queueId, 0n);
+  } else {
+    const first = (await rt.store.getMessage(topic, queueId, 0n, 1)).records[0];
+    physical =
+      first && first.length >= PHYSICAL_OFFSET_POS + 8 ? first.readBigInt64BE(PHYSICAL_OFFSET_POS) : -1n;
+  }
+  if (physical < 0n) return false;
   return rt.store.getMaxPhyOffset() - physical <= limit;
-}
-
-function hotLimitBytes(rt: BrokerRuntime): number {
-  return rt.config.queryOffsetFromZeroMaxLogBytes;
 }
 
 export function updateConsumerOffset(rt: BrokerRuntime) {

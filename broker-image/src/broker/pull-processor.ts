@@ -4,7 +4,7 @@
 
 import { createResponse, decodeHeader, type RemotingCommand, ResponseCode } from '../protocol/index.js';
 import type { RequestContext } from '../remoting/index.js';
-import type { GetResult, GetStatus } from '../store/message-store.js';
+import type { GetResult, GetStatus } from '../store/index.js';
 import { isReadable, PullSysFlag } from './constants.js';
 import { PullHoldTable } from './pull-hold-table.js';
 import type { BrokerRuntime } from './runtime.js';

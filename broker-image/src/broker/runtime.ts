@@ -3,7 +3,7 @@
 
 import type { BrokerConfig, Logger } from '../common/index.js';
 import type { RemotingCommand } from '../protocol/index.js';
-import type { HostAddress, MessageStore } from '../store/message-store.js';
+import type { HostAddress, MessageStore } from '../store/index.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { ConsumerManager, ProducerManager } from './client-manager.js';
 import type { ConsumerOffsetManager } from './consumer-offset-manager.js';

@@ -9,10 +9,14 @@ import {
   ResponseCode,
 } from '../protocol/index.js';
 import type { RequestContext } from '../remoting/index.js';
-import { parseHost } from '../store/host-address.js';
-import type { HostAddress, MessageToStore, PutResult } from '../store/message-store.js';
-import { decodeProperties, encodeProperties } from '../store/properties-codec.js';
-import { decodeBatchBody, MAX_PROPERTIES_BYTES } from '../store/record-codec.js';
+import type { HostAddress, MessageToStore, PutResult } from '../store/index.js';
+import {
+  decodeBatchBody,
+  decodeProperties,
+  encodeProperties,
+  MAX_PROPERTIES_BYTES,
+  parseHost,
+} from '../store/index.js';
 import {
   dlqTopicOf,
   isWriteable,
@@ -24,23 +28,6 @@ import {
 } from './constants.js';
 import type { BrokerRuntime } from './runtime.js';
 import { isSendForbidden, topicNameProblem } from './topic-validation.js';
-
-/** SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE single-letter keys → SendMessageRequestHeader names. */
-const V2_KEYS: Record<string, string> = {
-  a: 'producerGroup',
-  b: 'topic',
-  c: 'defaultTopic',
-  d: 'defaultTopicQueueNums',
-  e: 'queueId',
-  f: 'sysFlag',
-  g: 'bornTimestamp',
-  h: 'flag',
-  i: 'properties',
-  j: 'reconsumeTimes',
-  k: 'unitMode',
-  l: 'maxReconsumeTimes',
-  m: 'batch',
-};
 
 const SEND_HEADER = {
   producerGroup: 'string',
@@ -58,13 +45,24 @@ const SEND_HEADER = {
   batch: 'boolean?',
 } as const;
 
+/** SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE single-letter keys → SendMessageRequestHeader names. */
 function v2ToV1(ext: ExtFields): ExtFields {
-  const out: ExtFields = {};
-  for (const [k, v] of Object.entries(ext)) {
-    const name = V2_KEYS[k];
-    if (name) out[name] = v;
-  }
-  return out;
+  // Absent letters become undefined entries, which decodeHeader treats as missing.
+  return {
+    producerGroup: ext.a,
+    topic: ext.b,
+    defaultTopic: ext.c,
+    defaultTopicQueueNums: ext.d,
+    queueId: ext.e,
+    sysFlag: ext.f,
+    bornTimestamp: ext.g,
+    flag: ext.h,
+    properties: ext.i,
+    reconsumeTimes: ext.j,
+    unitMode: ext.k,
+    maxReconsumeTimes: ext.l,
+    batch: ext.m,
+  } as ExtFields;
 }
 
 const UNKNOWN_HOST: HostAddress = { address: '127.0.0.1', port: 0 };

@@ -1,7 +1,7 @@
 // Tag subscriptions on the broker side: parsing expressions, the heartbeat's SubscriptionData,
 // and the tag-hash filter a pull applies to consume-queue entries (protocol.md §3.3.3, §4.4).
 
-import type { TagFilter } from '../store/message-store.js';
+import type { TagFilter } from '../store/index.js';
 
 export const SUB_ALL = '*';
 

@@ -29,6 +29,9 @@ export interface BrokerConfig {
   flushDiskType: string;
   flushIntervalCommitLog: number;
   syncFlushTimeout: number;
+  flushIntervalConsumeQueue: number;
+  maxTransferBytesOnMessageInMemory: number;
+  maxTransferCountOnMessageInMemory: number;
   mappedFileSizeCommitLog: number;
   mappedFileSizeConsumeQueue: number;
   fileReservedTime: number;
@@ -116,6 +119,9 @@ export function brokerConfigSchema(home = homedir()): ConfigSchema<BrokerConfig>
     },
     flushIntervalCommitLog: { type: 'int', default: 500, min: 1, doc: 'ms' },
     syncFlushTimeout: { type: 'int', default: 5000, min: 1, doc: 'ms' },
+    flushIntervalConsumeQueue: { type: 'int', default: 1000, min: 10, max: 60_000, doc: 'ms' },
+    maxTransferBytesOnMessageInMemory: { type: 'int', default: 256 * 1024, min: 1, doc: 'bytes' },
+    maxTransferCountOnMessageInMemory: { type: 'int', default: 32, min: 1, max: 100_000, doc: 'messages' },
     mappedFileSizeCommitLog: {
       type: 'int',
       default: 1024 * 1024 * 1024,
@@ -215,11 +221,8 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   'abortFile',
   'flushCommitLogLeastPages',
   'flushConsumeQueueLeastPages',
-  'flushIntervalConsumeQueue',
   'cleanFileForciblyEnable',
   'destroyMapedFileIntervalForcibly',
-  'maxTransferBytesOnMessageInMemory',
-  'maxTransferCountOnMessageInMemory',
   'accessMessageInMemoryMaxRatio',
   'messageIndexEnable',
   'maxHashSlotNum',
