@@ -120,6 +120,16 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
     scanFrom = logMin;
   }
   scanFrom = Math.max(scanFrom, logMin);
+  const last = segs[segs.length - 1];
+  const filesEnd = last.base + Math.min(last.fileSize, commitLog.segmentSize);
+  if (scanFrom > filesEnd) {
+    // The files end before what the checkpoint says was durable (truncated by hand, or a disk
+    // that lost flushed data): no known record boundary, so verify everything.
+    report.mode = 'full';
+    report.reason = `commit log files end at ${filesEnd}, before the checkpoint position ${scanFrom}`;
+    scanFrom = logMin;
+    truncateQueuesAt = undefined;
+  }
   report.scannedFrom = scanFrom;
 
   if (truncateQueuesAt !== undefined) {
