@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, VersionApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,36 @@ describe('control plane harness', () => {
     expect(existsSync(dir)).toBe(false);
     await expect(core.readNamespace({ name: 'default' })).rejects.toThrow();
     await second.stop(); // idempotent
+  });
+});
+
+describe('control plane harness when the test process is killed', () => {
+  it('a SIGKILLed owner leaves no servers or temp dir behind', async () => {
+    const harness = new URL('./control-plane.ts', import.meta.url).href;
+    const script = [
+      `const { startControlPlane } = await import(${JSON.stringify(harness)});`,
+      'const cp = await startControlPlane();',
+      'console.log(JSON.stringify({ dir: cp.dir, pids: cp.pids }));',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const started = await new Promise<{ dir: string; pids: { etcd: number; apiServer: number } }>(
+      (resolve, reject) => {
+        owner.stdout.once('data', (line: Buffer) => resolve(JSON.parse(line.toString())));
+        owner.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)));
+      },
+    );
+    expect(isAlive(started.pids.apiServer)).toBe(true);
+    owner.kill('SIGKILL');
+
+    let clean = false;
+    for (let i = 0; i < 100 && !clean; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      clean = !isAlive(started.pids.etcd) && !isAlive(started.pids.apiServer) && !existsSync(started.dir);
+    }
+    expect(clean).toBe(true);
   });
 });
 

@@ -4,7 +4,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { accessSync, closeSync, existsSync, constants as fsConstants, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -121,6 +121,14 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
     for (const child of children) child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
+  // ...and if it is killed outright (no 'exit' event), the watchdog cleans up.
+  const pidFile = join(dir, 'pids');
+  await writeFile(pidFile, '');
+  startWatchdog(dir, pidFile);
+  const track = async (child: ChildProcess) => {
+    children.push(child);
+    await appendFile(pidFile, `${child.pid}\n`);
+  };
 
   const stop = async () => {
     process.removeListener('exit', killOnExit);
@@ -145,7 +153,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       `--initial-cluster=default=${etcdPeerUrl}`,
       '--log-level=warn',
     ]);
-    children.push(etcd.child);
+    await track(etcd.child);
     await waitUntil(
       'etcd /health',
       async () => (await httpGet(`${etcdUrl}/health`)).includes('"health":"true"'),
@@ -174,7 +182,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       '--v=1',
       ...(options.apiServerArgs ?? []),
     ]);
-    children.push(apiServer.child);
+    await track(apiServer.child);
     const tls = { ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem };
     await waitUntil(
       'kube-apiserver /readyz',
@@ -361,6 +369,30 @@ function launch(binary: string, logPath: string, args: string[]): Launched {
   } finally {
     closeSync(logFd);
   }
+}
+
+// A detached process that outlives a test process killed by a signal: once the parent is gone it
+// kills the listed servers and removes the folder; once the folder is gone (stop() ran) it exits.
+const WATCHDOG_SOURCE = `
+const fs = require('node:fs');
+const [parent, dir, pidFile] = [Number(process.argv[1]), process.argv[2], process.argv[3]];
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+setInterval(() => {
+  if (!fs.existsSync(dir)) process.exit(0);
+  if (alive(parent)) return;
+  let pids = [];
+  try { pids = fs.readFileSync(pidFile, 'utf8').split('\\n').filter(Boolean).map(Number); } catch {}
+  for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch {} }
+  setTimeout(() => { fs.rmSync(dir, { recursive: true, force: true }); process.exit(0); }, 500);
+}, 500);
+`;
+
+function startWatchdog(dir: string, pidFile: string): void {
+  const watchdog = spawn(process.execPath, ['-e', WATCHDOG_SOURCE, String(process.pid), dir, pidFile], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
 }
 
 async function waitUntil(
