@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminClient,
+  ConsumeStatus,
   type MessageExt,
   type MessageQueue,
   Producer,
@@ -346,7 +347,7 @@ describe('batches, ordered sends, filtering and retries', () => {
       for (const s of consumer.queueStats()) peakCached = Math.max(peakCached, s.cachedCount);
       await new Promise((r) => setTimeout(r, 2));
       for (const m of msgs) seen.add(m.body.toString());
-      return 'CONSUME_SUCCESS';
+      return ConsumeStatus.CONSUME_SUCCESS;
     });
     await consumer.start();
     try {

@@ -249,6 +249,10 @@ export class ClientInstance {
   }
 
   private storeRoute(topic: string, route: TopicRouteData): void {
+    const known = new Set(this.allBrokerAddresses(false));
+    const newBroker = route.brokerDatas.some((bd) =>
+      Object.values(bd.brokerAddrs).some((a) => !known.has(a)),
+    );
     for (const bd of route.brokerDatas) {
       this.brokerAddrs.set(bd.brokerName, {
         ...(this.brokerAddrs.get(bd.brokerName) ?? {}),
@@ -260,6 +264,8 @@ export class ClientInstance {
     }
     const changed = !sameRoute(this.routes.get(topic), route);
     this.routes.set(topic, route);
+    // A broker we never talked to does not know our groups yet; tell it before it is asked for them.
+    if (newBroker && this.state === 'running') this.triggerHeartbeat();
     if (changed) for (const m of this.members) m.onRouteChanged?.(topic, route);
   }
 

@@ -48,7 +48,7 @@ export {
 } from './publish-info.js';
 export {
   type ConsumeContext,
-  type ConsumeStatus,
+  ConsumeStatus,
   type MessageListener,
   PushConsumer,
   type PushConsumerOptions,

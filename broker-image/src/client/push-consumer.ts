@@ -24,7 +24,12 @@ import { subscribeQueues, type TopicRouteData } from './route.js';
 import { type ConsumeFromWhere, computeStartOffset } from './start-offset.js';
 import { buildSubscription, matchesTags, type SubscriptionData } from './subscription.js';
 
-export type ConsumeStatus = 'CONSUME_SUCCESS' | 'RECONSUME_LATER';
+/** Listener verdicts. In async listeners return `ConsumeStatus.CONSUME_SUCCESS` (TypeScript widens bare string literals there). */
+export const ConsumeStatus = {
+  CONSUME_SUCCESS: 'CONSUME_SUCCESS',
+  RECONSUME_LATER: 'RECONSUME_LATER',
+} as const;
+export type ConsumeStatus = (typeof ConsumeStatus)[keyof typeof ConsumeStatus];
 
 export interface ConsumeContext {
   readonly messageQueue: MessageQueue;
