@@ -1,0 +1,5 @@
+// Pure status computation: (CR, observed children, old status) → new status. No I/O, no clock.
+export * from './broker-cluster.js';
+export * from './broker-sync.js';
+export * from './conditions.js';
+export * from './workload.js';
