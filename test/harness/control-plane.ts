@@ -151,6 +151,7 @@ async function startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
       `--listen-peer-urls=${etcdPeerUrl}`,
       `--initial-advertise-peer-urls=${etcdPeerUrl}`,
       `--initial-cluster=default=${etcdPeerUrl}`,
+      '--logger=zap',
       '--log-level=warn',
     ]);
     await track(etcd.child);
