@@ -158,7 +158,7 @@ describe('KubeClient against a real API server', () => {
       { observedGeneration: 1, conditions: [{ ...conditions[0], status: 'True', reason: 'Created' }] },
       { resourceVersion: patched.metadata?.resourceVersion },
     );
-    expect((fresh.status?.conditions as Array<{ status: string }>)[0].status).toBe('True');
+    expect(fresh.status).toMatchObject({ conditions: [{ status: 'True' }] });
 
     // Server-side apply on /status works too and owns only what it sent.
     const applied = await client.applyStatus<TopicCr>({
@@ -170,7 +170,7 @@ describe('KubeClient against a real API server', () => {
         conditions: [{ ...conditions[0], status: 'True', reason: 'Applied' }],
       },
     } as TopicCr);
-    expect((applied.status?.conditions as Array<{ reason: string }>)[0].reason).toBe('Applied');
+    expect(applied.status).toMatchObject({ conditions: [{ reason: 'Applied' }] });
     // Status fields the schema refuses are refused through the subresource too.
     const invalid = client.patchStatus(topic, { conditions: [{ type: 'Ready', status: 'Maybe' }] });
     await expect(invalid).rejects.toThrow(/422 Invalid.*Unsupported value: "Maybe"/);
