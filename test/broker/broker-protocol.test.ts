@@ -734,6 +734,8 @@ describe('bad input', () => {
     const big = await raw.send(broker, 'RoundTrip', Buffer.alloc(65537, 1));
     expect(big.code).toBe(ResponseCode.MESSAGE_ILLEGAL);
     expect(big.remark).toContain('maxMessageSize');
+    const bigProps = await raw.send(broker, 'RoundTrip', 'x', { properties: { big: 'v'.repeat(40_000) } });
+    expect(bigProps.code).toBe(ResponseCode.MESSAGE_ILLEGAL);
     const atLimit = await raw.send(broker, 'RoundTrip', Buffer.alloc(65536, 1));
     expect(atLimit.code).toBe(ResponseCode.SUCCESS);
 

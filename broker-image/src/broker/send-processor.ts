@@ -10,13 +10,7 @@ import {
 } from '../protocol/index.js';
 import type { RequestContext } from '../remoting/index.js';
 import type { HostAddress, MessageToStore, PutResult } from '../store/index.js';
-import {
-  decodeBatchBody,
-  decodeProperties,
-  encodeProperties,
-  MAX_PROPERTIES_BYTES,
-  parseHost,
-} from '../store/index.js';
+import { decodeBatchBody, decodeProperties, parseHost } from '../store/index.js';
 import {
   dlqTopicOf,
   isWriteable,
@@ -67,12 +61,22 @@ function v2ToV1(ext: ExtFields): ExtFields {
 
 const UNKNOWN_HOST: HostAddress = { address: '127.0.0.1', port: 0 };
 
-function bornHostOf(remoteAddress: string): HostAddress {
-  try {
-    return parseHost(remoteAddress);
-  } catch {
-    return UNKNOWN_HOST;
-  }
+/** Parses a connection's peer address once; sends from one connection reuse it. */
+function createBornHostCache(): (remoteAddress: string) => HostAddress {
+  const cache = new Map<string, HostAddress>();
+  return (remoteAddress) => {
+    let host = cache.get(remoteAddress);
+    if (!host) {
+      try {
+        host = parseHost(remoteAddress);
+      } catch {
+        host = UNKNOWN_HOST;
+      }
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(remoteAddress, host);
+    }
+    return host;
+  };
 }
 
 const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
@@ -80,10 +84,11 @@ const FAQ = '\nSee http://rocketmq.apache.org/docs/faq/ for further details.';
 export type SendKind = 'v1' | 'v2' | 'batch';
 
 export function createSendProcessor(rt: BrokerRuntime, kind: SendKind) {
+  const bornHostOf = createBornHostCache();
   return async (request: RemotingCommand, ctx: RequestContext): Promise<RemotingCommand> => {
     const started = performance.now();
     const h = decodeHeader(kind === 'v1' ? request.extFields : v2ToV1(request.extFields), SEND_HEADER);
-    const response = await handleSend(rt, kind, request, ctx, h);
+    const response = await handleSend(rt, kind, request, ctx, h, bornHostOf);
     if (response.code !== ResponseCode.SUCCESS) {
       rt.metrics.sendErrors.inc({ code: responseCodeName(response.code) });
     } else {
@@ -106,6 +111,7 @@ async function handleSend(
   request: RemotingCommand,
   ctx: RequestContext,
   h: SendHeader,
+  bornHostOf: (remoteAddress: string) => HostAddress,
 ): Promise<RemotingCommand> {
   // Java clients read these two unconditionally from every send response (protocol.md §3.2.2 step 1).
   const ext: ExtFields = { MSG_REGION: rt.config.regionId, TRACE_ON: String(rt.config.traceOn) };
@@ -240,8 +246,6 @@ async function handleSend(
       const itemProps = decodeProperties(item.properties);
       for (const [k, v] of properties) itemProps.set(k, v);
       itemProps.delete(MessageProperty.WAIT);
-      const problem = propertiesProblem(itemProps);
-      if (problem) return fail(ResponseCode.MESSAGE_ILLEGAL, problem);
       messages.push({
         topic,
         queueId,
@@ -258,8 +262,6 @@ async function handleSend(
     messageCount = messages.length;
     result = await rt.store.putMessages(messages);
   } else {
-    const problem = propertiesProblem(properties);
-    if (problem) return fail(ResponseCode.MESSAGE_ILLEGAL, problem);
     result = await rt.store.putMessage({
       topic,
       queueId,
@@ -307,12 +309,4 @@ async function handleSend(
     default:
       return fail(ResponseCode.SYSTEM_ERROR, result.remark ?? `UNKNOWN_ERROR storing the message`);
   }
-}
-
-function propertiesProblem(properties: Map<string, string>): string | undefined {
-  const size = Buffer.byteLength(encodeProperties(properties), 'utf8');
-  if (size > MAX_PROPERTIES_BYTES) {
-    return `the message properties size ${size} bytes is over the limit ${MAX_PROPERTIES_BYTES}`;
-  }
-  return undefined;
 }
