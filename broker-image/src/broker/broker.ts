@@ -51,6 +51,11 @@ export interface BrokerOptions {
   now?: () => number;
   /** How often held pulls are checked for expiry / queue growth (Java: 5 s). Default 1 s. */
   pullCheckIntervalMs?: number;
+  /**
+   * Extra or replacement processors by request code, built from the runtime at start (e.g.
+   * CONSUMER_SEND_MSG_BACK, LOCK_BATCH_MQ); registered after the built-in ones.
+   */
+  processors?: Record<number, (rt: BrokerRuntime) => Processor>;
 }
 
 /** Keys UPDATE_BROKER_CONFIG may change on a running broker. */
@@ -336,6 +341,8 @@ export class Broker {
     reg(Code.GET_BROKER_RUNTIME_INFO, admin.getBrokerRuntimeInfo(rt, this.bootTimestamp));
     reg(Code.GET_BROKER_CONFIG, async (req) => this.getBrokerConfig(req));
     reg(Code.UPDATE_BROKER_CONFIG, async (req) => this.updateBrokerConfig(req));
+    for (const [code, factory] of Object.entries(this.options.processors ?? {}))
+      reg(Number(code), factory(rt));
   }
 
   private getBrokerConfig(req: RemotingCommand): RemotingCommand {
