@@ -19,13 +19,21 @@ beforeAll(async () => {
   const { config } = loadBrokerConfig({
     file: {
       name: 'test',
-      text: `listenPort=0\nhttpPort=-1\nbrokerIP1=127.0.0.1\nstorePathRootDir=${dir}\nmappedFileSizeCommitLog=8388608`,
+      text: [
+        'listenPort=0',
+        'httpPort=-1',
+        'brokerIP1=127.0.0.1',
+        `storePathRootDir=${dir}`,
+        'mappedFileSizeCommitLog=8388608',
+        'channelExpiredTimeout=1000',
+      ].join('\n'),
     },
   });
   broker = new Broker({
     config,
     logger: silentLogger(),
     host: '127.0.0.1',
+    clientScanIntervalMs: 100,
     processors: {
       41: (rt) => async (req) =>
         createResponse(req, ResponseCode.SUCCESS, { remark: `lock at ${rt.brokerAddr}` }),
@@ -53,6 +61,43 @@ it('serves processors passed in by the embedder, next to the built-in ones', asy
   expect((await client.invoke(broker.brokerAddr, createRequest(42), 3000)).code).toBe(
     ResponseCode.REQUEST_CODE_NOT_SUPPORTED,
   );
+});
+
+it('drops and disconnects a client whose heartbeats stop', async () => {
+  const silent = new RemotingClient({ name: 'silent' });
+  const closed = new Promise<void>((resolve) => silent.on('channelClose', () => resolve()));
+  const body = Buffer.from(
+    JSON.stringify({
+      clientID: '10.9.9.9@quiet',
+      consumerDataSet: [
+        {
+          groupName: 'GQ',
+          consumeType: 'CONSUME_PASSIVELY',
+          messageModel: 'CLUSTERING',
+          consumeFromWhere: 'CONSUME_FROM_LAST_OFFSET',
+          subscriptionDataSet: [{ topic: 'T', subString: '*', subVersion: 1 }],
+        },
+      ],
+      producerDataSet: [],
+    }),
+  );
+  expect((await silent.invoke(broker.brokerAddr, createRequest(34, { body }), 3000)).code).toBe(
+    ResponseCode.SUCCESS,
+  );
+  const list = await client.invoke(
+    broker.brokerAddr,
+    createRequest(38, { extFields: { consumerGroup: 'GQ' } }),
+    3000,
+  );
+  expect(JSON.parse(list.body!.toString()).consumerIdList).toEqual(['10.9.9.9@quiet']);
+  await closed;
+  const after = await client.invoke(
+    broker.brokerAddr,
+    createRequest(38, { extFields: { consumerGroup: 'GQ' } }),
+    3000,
+  );
+  expect(after.code).toBe(ResponseCode.SYSTEM_ERROR);
+  await silent.close();
 });
 
 it('persists its tables under storePathRootDir/config on stop', async () => {

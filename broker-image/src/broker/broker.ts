@@ -51,6 +51,8 @@ export interface BrokerOptions {
   now?: () => number;
   /** How often held pulls are checked for expiry / queue growth (Java: 5 s). Default 1 s. */
   pullCheckIntervalMs?: number;
+  /** How often clients are checked for expired heartbeats (Java: 10 s). Default 10 s. */
+  clientScanIntervalMs?: number;
   /**
    * Extra or replacement processors by request code, built from the runtime at start (e.g.
    * CONSUMER_SEND_MSG_BACK, LOCK_BATCH_MQ); registered after the built-in ones.
@@ -237,7 +239,7 @@ export class Broker {
       this.clients?.onChannelClose(channel.id);
     });
     this.pull.start(this.options.pullCheckIntervalMs ?? 1000);
-    this.clients.start();
+    this.clients.start(this.options.clientScanIntervalMs ?? 10_000);
     this.offsetTimer = setInterval(() => {
       consumerOffsets
         .persist()
