@@ -265,6 +265,14 @@ export class KubeClient implements Applier, StatusWriter, ListWatcher {
     }
   }
 
+  /** Deletes the object named by `obj` (apiVersion, kind, metadata); already gone is fine. */
+  async deleteObject(obj: KubeObject, opts: DeleteOptions = {}): Promise<void> {
+    const type = await this.typeOf(obj);
+    const name = obj.metadata?.name;
+    if (!name) throw new Error(`cannot delete ${obj.kind} without metadata.name`);
+    await this.delete(type, name, obj.metadata?.namespace, opts);
+  }
+
   /**
    * Server-side apply (`application/apply-patch+yaml`, JSON being YAML) with this client's field
    * manager, forced by default. Fields this manager applied before and now omits are removed; fields
