@@ -120,7 +120,8 @@ describe('broker restart', () => {
       await waitFor(
         async () => (await admin.getConsumeStats(group, topic)).queues.every((q) => q.lag === 0),
         30_000,
-        () => 'committed offsets after the restart',
+        async () =>
+          `lag 0 after the restart: ${JSON.stringify((await admin.getConsumeStats(group, topic)).queues)}`,
       );
       const lateLog: Delivery[] = [];
       second = new RecordingConsumer('c2', fastConsumerOptions(namesrvAddr, group), topic, '*', lateLog);

@@ -16,12 +16,13 @@ export function uniqueName(prefix: string): string {
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
-  describe: () => string = () => 'condition',
+  describe: () => string | Promise<string> = () => 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${await describe()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -71,12 +72,14 @@ export class RecordingConsumer {
 export function tally(log: readonly Delivery[], expected: readonly string[]) {
   const counts = new Map<string, number>();
   for (const d of log) counts.set(d.body, (counts.get(d.body) ?? 0) + 1);
-  const missing = expected.filter((b) => !counts.has(b));
+  const missing = [...new Set(expected)].filter((b) => !counts.has(b));
   let duplicates = 0;
   for (const n of counts.values()) if (n > 1) duplicates += n - 1;
   const expectedSet = new Set(expected);
   const unexpected = [...counts.keys()].filter((b) => !expectedSet.has(b));
-  return { distinct: counts.size, missing, duplicates, unexpected };
+  /** How many of the expected bodies were delivered at least once. */
+  const distinct = new Set(expected).size - missing.length;
+  return { distinct, missing, duplicates, unexpected };
 }
 
 /** Consumer options tuned for tests: quick heartbeats and rebalances so membership changes settle fast. */
