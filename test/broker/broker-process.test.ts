@@ -1,7 +1,7 @@
 // `bolide` as a process: graceful SIGTERM, restart resuming from committed offsets, config errors
 // at start, and the hand-off of non-server subcommands to the client CLI.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -117,6 +117,100 @@ describe('bolide standalone process', () => {
       await raw2.close();
       expect(await second.stop()).toBe(0);
     }
+  });
+});
+
+/** Starts `bolide <args>` and resolves with the fields of its "ready" line. */
+async function startRole(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const ready = out.split('\n').find((l) => l.includes(' ready'));
+      if (ready) resolve(ready);
+    });
+    exit.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  const field = (name: string) => new RegExp(`${name}=(\\S+)`).exec(line)?.[1];
+  return {
+    field,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exit;
+    },
+  };
+}
+
+describe('separate name server and broker processes', () => {
+  it('a broker started with -c registers with a separate name server; both serve metrics and stop on SIGTERM', async () => {
+    const ns = await startRole([
+      'namesrv',
+      '--namesrv-port',
+      '0',
+      '--http-port',
+      '0',
+      '--data-dir',
+      join(dir, 'ns'),
+    ]);
+    const nsAddr = ns.field('namesrv')!;
+    const conf = join(dir, 'broker-b.conf');
+    await writeFile(
+      conf,
+      [
+        'brokerClusterName=ClusterX',
+        'brokerName=broker-b',
+        'brokerIP1=127.0.0.1',
+        'mappedFileSizeCommitLog=8388608',
+      ].join('\n'),
+    );
+    const broker = await startRole([
+      'broker',
+      '-c',
+      conf,
+      '--broker-port',
+      '0',
+      '--http-port',
+      '0',
+      '--data-dir',
+      join(dir, 'broker-b'),
+      '--namesrv-addr',
+      nsAddr,
+    ]);
+    const raw = new RawRocketMQ();
+    try {
+      const cluster = await raw.invoke(nsAddr, 106);
+      expect(JSON.parse(cluster.body!.toString()).clusterAddrTable).toEqual({ ClusterX: ['broker-b'] });
+      const nsMetrics = await fetch(`http://127.0.0.1:${ns.field('http')}/metrics`).then((r) => r.text());
+      expect(nsMetrics).toContain('bolide_namesrv_brokers 1');
+      const brokerMetrics = await fetch(`http://127.0.0.1:${broker.field('http')}/metrics`).then((r) =>
+        r.text(),
+      );
+      expect(brokerMetrics).toContain('bolide_broker_connections');
+      const health = await fetch(`http://127.0.0.1:${broker.field('http')}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      await raw.close();
+    }
+    expect(await broker.stop()).toBe(0);
+    // A clean broker shutdown unregisters at once.
+    const raw2 = new RawRocketMQ();
+    try {
+      const cluster = await raw2.invoke(nsAddr, 106);
+      expect(JSON.parse(cluster.body!.toString()).clusterAddrTable).toEqual({});
+    } finally {
+      await raw2.close();
+    }
+    expect(await ns.stop()).toBe(0);
   });
 });
 
