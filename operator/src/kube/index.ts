@@ -46,6 +46,12 @@ export { type EventHandler, Informer, type InformerOptions, type ObjectCache } f
 export { type LeaderElectionOptions, LeaderElector, type Lease } from './leader.js';
 export { jsonLogger, type Logger, silentLogger } from './log.js';
 export {
+  ControllerManager,
+  type ControllerSpec,
+  type ManagerObserver,
+  type ManagerOptions,
+} from './manager.js';
+export {
   controllerOf,
   deepFreeze,
   groupOf,
