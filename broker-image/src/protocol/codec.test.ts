@@ -188,11 +188,17 @@ describe('encode/decode round trips', () => {
     expect(encodeCommand(response)[4]).toBe(1);
   });
 
-  it('encodeCommandParts returns the body without copying it', () => {
-    const body = Buffer.alloc(1024, 7);
-    const [head, bodyPart] = encodeCommandParts(createRequest(10, { body }));
-    expect(bodyPart).toBe(body);
-    expect(head.readInt32BE(0)).toBe(head.length - 4 + body.length);
+  it('encodeCommandParts returns a large body without copying it, and inlines a small one', () => {
+    const large = Buffer.alloc(64 * 1024, 7);
+    const [head, bodyPart] = encodeCommandParts(createRequest(10, { body: large }));
+    expect(bodyPart).toBe(large);
+    expect(head.readInt32BE(0)).toBe(head.length - 4 + large.length);
+    expect(Buffer.concat([head, large]).equals(encodeCommand(createRequest(10, { body: large })))).toBe(true);
+
+    const small = Buffer.alloc(1024, 7);
+    const [frame, none] = encodeCommandParts(createRequest(10, { body: small }));
+    expect(none).toBeUndefined();
+    expect(frame.equals(encodeCommand(createRequest(10, { body: small })))).toBe(true);
   });
 
   it('decodes a stream of mixed JSON and binary frames through the frame decoder', () => {

@@ -10,18 +10,17 @@ import { decodeJsonHeader, encodeJsonHeader } from './json-header.js';
 
 const MAX_HEADER_LENGTH = 0xffffff;
 
-/**
- * Encodes the length field, type/length word and header into one buffer, and returns the body
- * separately (not copied), so a writer can hand both to writev.
- */
-export function encodeCommandParts(command: RemotingCommand): [head: Buffer, body: Buffer | undefined] {
-  const bodyLength = command.body ? command.body.length : 0;
+/** Bodies up to this size are copied behind the header so a frame is one buffer (one write). */
+const INLINE_BODY_LIMIT = 16 * 1024;
+
+/** Allocates length field + type word + header + `reserve` spare bytes and fills all but the spare. */
+function encodeHead(command: RemotingCommand, bodyLength: number, reserve: number): Buffer {
   let head: Buffer;
   if (command.serializeTypeCurrentRPC === 'ROCKETMQ') {
     const headerLength = binaryHeaderLength(command);
     if (headerLength > MAX_HEADER_LENGTH)
       throw new RangeError(`header of ${headerLength} bytes exceeds 16 MiB`);
-    head = Buffer.allocUnsafe(8 + headerLength);
+    head = Buffer.allocUnsafe(8 + headerLength + reserve);
     head.writeInt32BE(4 + headerLength + bodyLength, 0);
     head.writeInt32BE((SerializeType.ROCKETMQ << 24) | headerLength, 4);
     writeBinaryHeader(command, head, 8);
@@ -30,19 +29,37 @@ export function encodeCommandParts(command: RemotingCommand): [head: Buffer, bod
     const headerLength = Buffer.byteLength(text);
     if (headerLength > MAX_HEADER_LENGTH)
       throw new RangeError(`header of ${headerLength} bytes exceeds 16 MiB`);
-    head = Buffer.allocUnsafe(8 + headerLength);
+    head = Buffer.allocUnsafe(8 + headerLength + reserve);
     head.writeInt32BE(4 + headerLength + bodyLength, 0);
     // Type byte 0: ali-ons reads this word unmasked, so a JSON frame must never set it (§1.2).
     head.writeInt32BE(headerLength, 4);
     head.write(text, 8);
   }
-  return [head, bodyLength > 0 ? command.body : undefined];
+  return head;
+}
+
+/**
+ * Encodes a command for writing: the length field, type word and header in one buffer, and a
+ * body too large to copy cheaply (> 16 KiB) returned separately, uncopied, for writev. Smaller
+ * bodies are copied into the first buffer and the second element is undefined.
+ */
+export function encodeCommandParts(command: RemotingCommand): [head: Buffer, body: Buffer | undefined] {
+  const body = command.body;
+  const bodyLength = body ? body.length : 0;
+  if (body === undefined || bodyLength === 0) return [encodeHead(command, 0, 0), undefined];
+  if (bodyLength > INLINE_BODY_LIMIT) return [encodeHead(command, bodyLength, 0), body];
+  const frame = encodeHead(command, bodyLength, bodyLength);
+  body.copy(frame, frame.length - bodyLength);
+  return [frame, undefined];
 }
 
 /** The whole frame, length field included, in one buffer. */
 export function encodeCommand(command: RemotingCommand): Buffer {
-  const [head, body] = encodeCommandParts(command);
-  return body ? Buffer.concat([head, body], head.length + body.length) : head;
+  const body = command.body;
+  const bodyLength = body ? body.length : 0;
+  const frame = encodeHead(command, bodyLength, bodyLength);
+  if (body && bodyLength > 0) body.copy(frame, frame.length - bodyLength);
+  return frame;
 }
 
 /**

@@ -6,18 +6,18 @@ import { LANGUAGES, type LanguageName } from './codes.js';
 import type { ExtFields, RemotingCommand } from './command.js';
 import { ProtocolError } from './errors.js';
 
-/** The header text of `command` as Java's fastjson would write it. */
+/**
+ * The header text of `command` as Java's fastjson writes it: keys in alphabetical order, absent
+ * fields omitted. Concatenation around one native JSON.stringify of extFields measured fastest
+ * (faster than stringifying a whole header literal, much faster per field).
+ */
 export function encodeJsonHeader(command: RemotingCommand): string {
   let text = '{"code":' + command.code;
   const ext = command.extFields;
-  let first = true;
-  for (const key in ext) {
-    const value = ext[key];
-    if (value === undefined || value === null) continue;
-    text += (first ? ',"extFields":{' : ',') + JSON.stringify(key) + ':' + JSON.stringify(String(value));
-    first = false;
+  for (const _ in ext) {
+    text += ',"extFields":' + JSON.stringify(ext);
+    break;
   }
-  if (!first) text += '}';
   text += ',"flag":' + command.flag + ',"language":"' + command.language + '","opaque":' + command.opaque;
   if (command.remark !== undefined && command.remark !== null)
     text += ',"remark":' + JSON.stringify(command.remark);
@@ -27,6 +27,7 @@ export function encodeJsonHeader(command: RemotingCommand): string {
 /** A JSON number, or a numeric string (fastjson coerces those), as an int32. */
 function intField(header: Record<string, unknown>, key: string, fallback: number): number {
   const value = header[key];
+  if (typeof value === 'number' && (value | 0) === value) return value;
   if (value === undefined || value === null) return fallback;
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < -2147483648 || n > 2147483647) {
@@ -35,25 +36,32 @@ function intField(header: Record<string, unknown>, key: string, fallback: number
   return n;
 }
 
-/** extFields values may be strings, numbers or booleans (ali-ons); all become strings (§1.5). */
+/**
+ * extFields values may be strings, numbers or booleans (ali-ons); all become strings, null
+ * values are dropped (§1.5). Works in place on the object JSON.parse produced (whose keys,
+ * "__proto__" included, are own data properties) and returns it.
+ */
 export function normalizeExtFields(raw: unknown): ExtFields {
-  // Null prototype: a peer-chosen key such as "__proto__" must stay an ordinary entry.
-  const out: ExtFields = Object.create(null);
-  if (raw === undefined || raw === null) return out;
+  if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ProtocolError('JSON header field "extFields" is not an object');
   }
-  for (const key of Object.keys(raw)) {
-    const value = (raw as Record<string, unknown>)[key];
-    if (value === undefined || value === null) continue;
-    out[key] =
-      typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const fields = raw as Record<string, unknown>;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'string') continue;
+    if (value === null || value === undefined) {
+      delete fields[key];
+      continue;
+    }
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    Object.defineProperty(fields, key, { value: text, writable: true, enumerable: true, configurable: true });
   }
-  return out;
+  return fields as ExtFields;
 }
 
 function languageOf(value: unknown): LanguageName {
-  if (value === undefined || value === null) return 'JAVA';
+  if (value === 'JAVA' || value === undefined || value === null) return 'JAVA';
   return typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value)
     ? (value as LanguageName)
     : 'OTHER';
@@ -73,7 +81,7 @@ export function decodeJsonHeader(text: string): Omit<RemotingCommand, 'body'> {
   const header = parsed as Record<string, unknown>;
   if (header.code === undefined || header.code === null) throw new ProtocolError('JSON header has no "code"');
   const remark = header.remark;
-  if (remark !== undefined && remark !== null && typeof remark !== 'string') {
+  if (typeof remark !== 'string' && remark !== undefined && remark !== null) {
     throw new ProtocolError('JSON header field "remark" is not a string');
   }
   return {

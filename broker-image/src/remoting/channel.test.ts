@@ -131,6 +131,21 @@ describe('request/response over a channel', () => {
     expect(responses.map((r) => r.extFields.echo)).toEqual(Array.from({ length: 500 }, (_, i) => String(i)));
   });
 
+  it('keeps frames intact and in order when one tick queues small and large frames together', async () => {
+    const { server, client } = setup();
+    server.registerProcessor(10, async (request) => createResponse(request, 0, { body: request.body }));
+    // Sizes straddle the 16 KiB inline-body and 64 KiB coalescing limits.
+    const sizes = [0, 1, 100, 16 * 1024, 16 * 1024 + 1, 60 * 1024, 64 * 1024, 200 * 1024, 3, 70 * 1024, 5];
+    const bodies = Array.from({ length: 120 }, (_, i) => Buffer.alloc(sizes[i % sizes.length], i));
+    const responses = await Promise.all(
+      bodies.map((body) =>
+        client.invoke(createRequest(10, { body: body.length ? body : undefined }), 10_000),
+      ),
+    );
+    expect(responses.map((r) => r.body?.length ?? 0)).toEqual(bodies.map((b) => b.length));
+    expect(responses.every((r, i) => (r.body ?? Buffer.alloc(0)).equals(bodies[i]))).toBe(true);
+  });
+
   it('answers an unknown code with REQUEST_CODE_NOT_SUPPORTED and Java remark', async () => {
     const { client } = setup();
     const response = await client.invoke(createRequest(777), 1000);

@@ -42,6 +42,12 @@ export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 1024;
 export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
 /** How long a locally closed connection may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
+/** Frames queued in one tick are concatenated up to this many bytes per stream write. */
+const COALESCE_LIMIT = 64 * 1024;
+
+function flushOutbox(channel: Channel): void {
+  channel.flush();
+}
 
 export class Channel extends EventEmitter<ChannelEvents> {
   readonly id: string;
@@ -59,7 +65,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private nextOpaque = 0;
   private inFlight = 0;
   private paused = false;
-  private corked = false;
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
   private closedReason: CloseReason | null = null;
   private lastActivity = Date.now();
   private idleTimer: NodeJS.Timeout | null = null;
@@ -110,23 +117,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * rejects with RemotingTimeoutError / RemotingClosedError / RemotingSendError.
    */
   invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.closedReason !== null) {
+      return Promise.reject(new RemotingClosedError(`channel ${this.id} to ${this.remoteAddress} is closed`));
+    }
+    const opaque = this.allocateOpaque();
+    request.opaque = opaque;
+    request.flag &= ~(RemotingFlag.RESPONSE | RemotingFlag.ONEWAY);
     return new Promise<RemotingCommand>((resolve, reject) => {
-      if (this.closedReason !== null) {
-        reject(new RemotingClosedError(`channel ${this.id} to ${this.remoteAddress} is closed`));
-        return;
-      }
-      const opaque = this.allocateOpaque();
-      request.opaque = opaque;
-      request.flag &= ~(RemotingFlag.RESPONSE | RemotingFlag.ONEWAY);
-      const timer = setTimeout(() => {
-        if (this.pending.delete(opaque)) {
-          reject(
-            new RemotingTimeoutError(
-              `no response to ${requestCodeName(request.code)} from ${this.remoteAddress} within ${timeoutMs} ms`,
-            ),
-          );
-        }
-      }, timeoutMs);
+      const timer = setTimeout(expirePending, timeoutMs, this, opaque, timeoutMs);
       this.pending.set(opaque, { resolve, reject, timer, code: request.code });
       try {
         this.send(request);
@@ -136,6 +134,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
         reject(error);
       }
     });
+  }
+
+  /** @internal Timer callback of `invoke`. */
+  expire(opaque: number, timeoutMs: number): void {
+    const pending = this.pending.get(opaque);
+    if (pending === undefined) return;
+    this.pending.delete(opaque);
+    pending.reject(
+      new RemotingTimeoutError(
+        `no response to ${requestCodeName(pending.code)} from ${this.remoteAddress} within ${timeoutMs} ms`,
+      ),
+    );
   }
 
   /** Sends `request` as a oneway request (flag bit 1); no response is expected. Throws if it cannot be sent. */
@@ -175,6 +185,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       // Our own decision: let queued responses go out and tell the peer (FIN), then make sure
       // the stream is gone even if the peer never finishes its side.
       const stream = this.stream;
+      this.flush();
       stream.end();
       const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS);
       timer.unref();
@@ -197,28 +208,74 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.write(head, body);
   }
 
+  /**
+   * Queues a frame; everything queued in one tick goes out together on the next one: runs of
+   * small frames as one concatenated buffer (one stream write instead of one per frame), large
+   * bodies as their own uncopied writes.
+   */
   private write(head: Buffer, body: Buffer | undefined): void {
     if (this.closedReason !== null) return;
-    const stream = this.stream;
-    if (!this.corked) {
-      this.corked = true;
-      stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        stream.uncork();
-      });
+    if (this.outbox.length === 0) process.nextTick(flushOutbox, this);
+    this.outbox.push(head);
+    this.outboxBytes += head.length;
+    if (body) {
+      this.outbox.push(body);
+      this.outboxBytes += body.length;
     }
-    stream.write(head);
-    if (body) stream.write(body);
     this.lastActivity = Date.now();
-    if (stream.writableLength > this.maxWriteBuffer) {
+    if (this.stream.writableLength + this.outboxBytes > this.maxWriteBuffer) {
       this.close(
         'write-buffer-full',
         new Error(
-          `${stream.writableLength} bytes unwritten, above maxWriteBufferBytes ${this.maxWriteBuffer}`,
+          `${this.stream.writableLength + this.outboxBytes} bytes unwritten, above maxWriteBufferBytes ${this.maxWriteBuffer}`,
         ),
       );
     }
+  }
+
+  /** @internal Writes what `write` queued during the last tick. */
+  flush(): void {
+    const outbox = this.outbox;
+    const bytes = this.outboxBytes;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    if (outbox.length === 0 || this.stream.writableEnded) return;
+    if (this.closedReason !== null && this.closedReason !== 'local') return;
+    const stream = this.stream;
+    if (outbox.length === 1) {
+      stream.write(outbox[0]);
+      return;
+    }
+    if (bytes <= COALESCE_LIMIT) {
+      stream.write(Buffer.concat(outbox, bytes));
+      return;
+    }
+    stream.cork();
+    let runStart = 0;
+    let runBytes = 0;
+    for (let i = 0; i <= outbox.length; i++) {
+      const buffer = outbox[i];
+      if (
+        buffer !== undefined &&
+        buffer.length <= COALESCE_LIMIT &&
+        runBytes + buffer.length <= COALESCE_LIMIT
+      ) {
+        runBytes += buffer.length;
+        continue;
+      }
+      if (i - runStart === 1) stream.write(outbox[runStart]);
+      else if (i > runStart) stream.write(Buffer.concat(outbox.slice(runStart, i), runBytes));
+      if (buffer === undefined) break;
+      if (buffer.length > COALESCE_LIMIT) {
+        stream.write(buffer);
+        runStart = i + 1;
+        runBytes = 0;
+      } else {
+        runStart = i;
+        runBytes = buffer.length;
+      }
+    }
+    stream.uncork();
   }
 
   private allocateOpaque(): number {
@@ -254,44 +311,42 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   private handleRequest(request: RemotingCommand): void {
-    let counted = true;
     this.inFlight++;
     if (this.inFlight >= this.maxInFlight && !this.paused) {
       this.paused = true;
       this.stream.pause();
     }
-    const release = () => {
-      if (!counted) return;
-      counted = false;
-      this.inFlight--;
-      if (this.paused && this.inFlight < this.maxInFlight) {
-        this.paused = false;
-        if (this.closedReason === null) this.stream.resume();
-      }
-    };
-    const context: RequestContext = {
-      channel: this,
-      channelId: this.id,
-      remoteAddress: this.remoteAddress,
-      invoke: (cmd, timeoutMs) => this.invoke(cmd, timeoutMs),
-      invokeOneway: (cmd) => this.invokeOneway(cmd),
-      detachFromFlowControl: release,
-    };
-    this.dispatch(request, context).then(
-      (response) => {
-        release();
-        if (response === null || (request.flag & RemotingFlag.ONEWAY) !== 0) return;
-        this.respond(request, response);
-      },
-      (error: Error) => {
-        // The dispatcher turns processor errors into SYSTEM_ERROR; reaching here is a bug in it.
-        release();
-        this.logger.error('request dispatch failed', { channel: this.id, error: error?.message });
-      },
-    );
+    void new InboundRequest(this, request).run();
   }
 
-  private respond(request: RemotingCommand, response: RemotingCommand): void {
+  /** @internal Called once per request when it stops counting towards the in-flight limit. */
+  releaseSlot(): void {
+    this.inFlight--;
+    if (this.paused && this.inFlight < this.maxInFlight) {
+      this.paused = false;
+      if (this.closedReason === null) this.stream.resume();
+    }
+  }
+
+  /** @internal Runs the dispatcher for one request and writes its response (unless oneway or null). */
+  async process(inbound: InboundRequest): Promise<void> {
+    const request = inbound.request;
+    let response: RemotingCommand | null;
+    try {
+      response = await this.dispatch(request, inbound);
+    } catch (error) {
+      // The dispatcher turns processor errors into SYSTEM_ERROR; reaching here is a bug in it.
+      inbound.detachFromFlowControl();
+      this.logger.error('request dispatch failed', { channel: this.id, error: (error as Error)?.message });
+      return;
+    }
+    inbound.detachFromFlowControl();
+    if (response === null || (request.flag & RemotingFlag.ONEWAY) !== 0 || this.closedReason !== null) return;
+    this.respond(request, response);
+  }
+
+  /** @internal Writes `response` as the answer to `request`. */
+  respond(request: RemotingCommand, response: RemotingCommand): void {
     response.opaque = request.opaque;
     response.flag = (response.flag | RemotingFlag.RESPONSE) & ~RemotingFlag.ONEWAY;
     response.serializeTypeCurrentRPC = request.serializeTypeCurrentRPC;
@@ -327,5 +382,45 @@ export class Channel extends EventEmitter<ChannelEvents> {
       }
     }, delayMs);
     this.idleTimer.unref();
+  }
+}
+
+function expirePending(channel: Channel, opaque: number, timeoutMs: number): void {
+  channel.expire(opaque, timeoutMs);
+}
+
+/** The RequestContext of one peer request; a class so the hot path allocates no closures. */
+class InboundRequest implements RequestContext {
+  private counted = true;
+
+  constructor(
+    readonly channel: Channel,
+    readonly request: RemotingCommand,
+  ) {}
+
+  get channelId(): string {
+    return this.channel.id;
+  }
+
+  get remoteAddress(): string {
+    return this.channel.remoteAddress;
+  }
+
+  invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    return this.channel.invoke(request, timeoutMs);
+  }
+
+  invokeOneway(request: RemotingCommand): void {
+    this.channel.invokeOneway(request);
+  }
+
+  detachFromFlowControl(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    this.channel.releaseSlot();
+  }
+
+  run(): Promise<void> {
+    return this.channel.process(this);
   }
 }
