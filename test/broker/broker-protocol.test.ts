@@ -748,6 +748,30 @@ describe('bad input', () => {
     expect(badBatch.code).toBe(ResponseCode.MESSAGE_ILLEGAL);
     const badHeartbeat = await raw.invoke(broker, 34, {}, Buffer.from('{"clientID":'));
     expect(badHeartbeat.code).toBe(ResponseCode.SYSTEM_ERROR);
+    const oddHeartbeat = await raw.invoke(
+      broker,
+      34,
+      {},
+      Buffer.from('{"clientID":"x","consumerDataSet":[null]}'),
+    );
+    expect(oddHeartbeat.code).toBe(ResponseCode.SYSTEM_ERROR);
+    const badGroup = await raw.pull(broker, {
+      group: 'bad group!',
+      topic: 'RoundTrip',
+      queueId: 0,
+      offset: 0,
+      subscription: '*',
+    });
+    expect(badGroup.code).toBe(ResponseCode.SYSTEM_ERROR);
+    expect(badGroup.remark).toContain('illegal characters');
+    const badSub = await raw.pull(broker, {
+      group: 'G1',
+      topic: 'RoundTrip',
+      queueId: 0,
+      offset: 0,
+      subscription: '||',
+    });
+    expect(badSub.code).toBe(ResponseCode.SUBSCRIPTION_PARSE_FAILED);
 
     expect((await raw.send(broker, 'RoundTrip', 'still fine')).code).toBe(ResponseCode.SUCCESS);
   });

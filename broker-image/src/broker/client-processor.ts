@@ -16,6 +16,7 @@ import type { ClientChannelInfo, GroupChange } from './client-manager.js';
 import { Perm, retryTopicOf } from './constants.js';
 import type { BrokerRuntime } from './runtime.js';
 import { normaliseSubscription, type SubscriptionData, SubscriptionParseError } from './subscription.js';
+import { groupNameProblem } from './topic-validation.js';
 
 interface HeartbeatData {
   clientID?: string;
@@ -103,9 +104,16 @@ export class ClientManageService {
       clientAddr: ctx.remoteAddress,
       lastUpdateTimestamp: now,
     };
-    for (const consumer of data.consumerDataSet ?? []) {
-      const groupName = consumer.groupName;
-      if (typeof groupName !== 'string' || groupName === '') continue;
+    const consumers = Array.isArray(data.consumerDataSet) ? data.consumerDataSet : [];
+    const producers = Array.isArray(data.producerDataSet) ? data.producerDataSet : [];
+    for (const entry of [...consumers, ...producers]) {
+      const name = entry && typeof entry === 'object' ? entry.groupName : undefined;
+      const problem =
+        typeof name === 'string' ? groupNameProblem(name) : 'a heartbeat entry has no groupName';
+      if (problem) return createResponse(req, ResponseCode.SYSTEM_ERROR, { remark: problem });
+    }
+    for (const consumer of consumers) {
+      const groupName = consumer.groupName as string;
       const groupConfig = await this.rt.groups.findOrCreate(groupName, now);
       if (groupConfig) {
         const retry = retryTopicOf(groupName);
@@ -119,7 +127,8 @@ export class ClientManageService {
         );
       }
       const subscriptions: SubscriptionData[] = [];
-      for (const raw of consumer.subscriptionDataSet ?? []) {
+      for (const raw of Array.isArray(consumer.subscriptionDataSet) ? consumer.subscriptionDataSet : []) {
+        if (!raw || typeof raw !== 'object') continue;
         try {
           subscriptions.push(normaliseSubscription(raw));
         } catch (err) {
@@ -143,11 +152,7 @@ export class ClientManageService {
         this.notifyChanged({ group: groupName, channels: info ? [...info.channels.values()] : [] });
       }
     }
-    for (const producer of data.producerDataSet ?? []) {
-      if (typeof producer.groupName === 'string' && producer.groupName !== '') {
-        this.rt.producers.register(producer.groupName, channel, now);
-      }
-    }
+    for (const producer of producers) this.rt.producers.register(producer.groupName as string, channel, now);
     return createResponse(req);
   };
 

@@ -15,6 +15,7 @@ import {
   subscriptionMatches,
   tagFilterOf,
 } from './subscription.js';
+import { groupNameProblem } from './topic-validation.js';
 
 const PULL_HEADER = {
   consumerGroup: 'string',
@@ -149,6 +150,8 @@ export class PullMessageService {
     if (!isReadable(rt.config.brokerPermission)) {
       return answer(ResponseCode.NO_PERMISSION, `the broker[${rt.brokerAddr}] pulling message is forbidden`);
     }
+    const groupProblem = groupNameProblem(h.consumerGroup);
+    if (groupProblem) return answer(ResponseCode.SYSTEM_ERROR, groupProblem);
     const now = rt.now();
     const group = await rt.groups.findOrCreate(h.consumerGroup, now);
     if (!group) {
