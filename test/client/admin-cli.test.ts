@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../broker-image/src/cli/index.js';
 import { runCli } from '../../broker-image/src/cli/index.js';
 import { ClientApi } from '../../broker-image/src/client/client-api.js';
-import { AdminClient, MQBrokerError, Producer } from '../../broker-image/src/client/index.js';
+import { AdminClient, isUnreachable, MQBrokerError, Producer } from '../../broker-image/src/client/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
 import { startStandalone } from '../harness/local-rocketmq.js';
 import { uniqueName, waitFor } from './support.js';
@@ -66,7 +66,8 @@ describe('AdminClient', () => {
     expect(stats.map((s) => s.messageQueue.queueId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(stats.every((s) => s.maxOffset === 0)).toBe(true);
 
-    await admin.deleteTopic(topic);
+    await admin.deleteTopicInBroker(rmq.brokerAddr, topic);
+    await admin.deleteTopicInNamesrv(rmq.namesrvAddr, topic);
     await waitFor(
       async () => (await admin.getTopicRoute(topic)) === undefined,
       10_000,
@@ -82,6 +83,16 @@ describe('AdminClient', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MQBrokerError);
     expect((err as MQBrokerError).code).toBe(1);
+    expect(isUnreachable(err)).toBe(false);
+    const nowhere = new AdminClient({ namesrvAddr: '127.0.0.1:1', requestTimeoutMs: 1_000 });
+    try {
+      const down = await nowhere.listTopics().catch((e: unknown) => e);
+      expect(isUnreachable(down)).toBe(true);
+      const downBroker = await nowhere.deleteTopicInBroker('127.0.0.1:1', 'T').catch((e: unknown) => e);
+      expect(isUnreachable(downBroker)).toBe(true);
+    } finally {
+      await nowhere.close();
+    }
   });
 
   it('manages subscription groups and reports consume lag per queue', async () => {

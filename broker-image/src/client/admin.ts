@@ -238,6 +238,19 @@ export class AdminClient {
     return masters;
   }
 
+  /** DELETE_TOPIC_IN_BROKER on one broker: drops its topic config and consume queues (not the route). */
+  async deleteTopicInBroker(brokerAddr: string, topic: string): Promise<void> {
+    await this.api.brokerCall(brokerAddr, BrokerRequestCode.DELETE_TOPIC_IN_BROKER, { topic }, this.timeout);
+  }
+
+  /** DELETE_TOPIC_IN_NAMESRV on one name server (only that cluster's brokers when `clusterName` is given). */
+  async deleteTopicInNamesrv(namesrvAddr: string, topic: string, clusterName?: string): Promise<void> {
+    await this.api.namesrvCallAt(namesrvAddr, NamesrvRequestCode.DELETE_TOPIC_IN_NAMESRV, {
+      topic,
+      clusterName,
+    });
+  }
+
   /**
    * Deletes the topic on the brokers (every master of the cluster, or of its route) and its route
    * on every name server, like mqadmin deleteTopic.
@@ -250,14 +263,8 @@ export class AdminClient {
       const route = await this.getTopicRoute(topic);
       masters = route ? route.brokerDatas.map((b) => b.brokerAddrs[MASTER_ID]).filter(Boolean) : [];
     }
-    await Promise.all(
-      masters.map((addr) =>
-        this.api.brokerCall(addr, BrokerRequestCode.DELETE_TOPIC_IN_BROKER, { topic }, this.timeout),
-      ),
-    );
-    for (const ns of this.options.namesrvAddrs) {
-      await this.api.namesrvCallAt(ns, NamesrvRequestCode.DELETE_TOPIC_IN_NAMESRV, { topic, clusterName });
-    }
+    await Promise.all(masters.map((addr) => this.deleteTopicInBroker(addr, topic)));
+    for (const ns of this.options.namesrvAddrs) await this.deleteTopicInNamesrv(ns, topic, clusterName);
   }
 
   /** Topic configs held by one broker (GET_ALL_TOPIC_CONFIG). */

@@ -17,7 +17,7 @@ export { type AllocateStrategy, allocateAveragely, allocateQueues } from './allo
 export { decodeBatch, encodeBatch } from './batch-codec.js';
 export type { PullResult, PullStatus, SendResult, SendStatus } from './client-api.js';
 export { localIPv4 } from './client-instance.js';
-export { MQBrokerError, MQClientError } from './errors.js';
+export { isUnreachable, MQBrokerError, MQClientError } from './errors.js';
 export {
   AUTO_CREATE_TOPIC_KEY,
   compareMessageQueues,
