@@ -139,6 +139,42 @@ describe('topic routes', () => {
     }
   });
 
+  it('lets a consumer start before its topic exists and picks the topic up once created', async () => {
+    const topic = uniqueName('LateT');
+    const log: Delivery[] = [];
+    const consumer = new RecordingConsumer(
+      'c',
+      fastConsumerOptions(rmq.namesrvAddr, uniqueName('CG')),
+      topic,
+      '*',
+      log,
+    );
+    await consumer.start();
+    const producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
+    await producer.start();
+    try {
+      await admin.createOrUpdateTopic(rmq.brokerAddr, {
+        topicName: topic,
+        readQueueNums: 2,
+        writeQueueNums: 2,
+      });
+      await waitFor(
+        () => consumer.consumer.assignedQueues().filter((q) => q.topic === topic).length === 2,
+        30_000,
+        () => 'the new topic assigned',
+      );
+      await producer.send({ topic, body: Buffer.from('late') });
+      await waitFor(
+        () => log.some((d) => d.body === 'late'),
+        30_000,
+        () => 'the message',
+      );
+    } finally {
+      await producer.shutdown();
+      await consumer.shutdown();
+    }
+  });
+
   it('fails a send with "No route info" when auto-creation is off', async () => {
     const strict = await startStandalone({ brokerConf: { autoCreateTopicEnable: false } });
     const producer = new Producer({ namesrvAddr: strict.namesrvAddr, producerGroup: uniqueName('PG') });
