@@ -254,6 +254,10 @@ async function runRole(role: Role, argv: string[]): Promise<number> {
   if (role === 'broker' && !options.config) {
     process.stderr.write('bolide broker: no -c broker.conf given; using defaults and the environment\n');
   }
+  // A stray rejected promise must not take the broker down with it (Java logs and carries on).
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`bolide ${role}: unhandled rejection: ${(reason as Error)?.stack ?? reason}\n`);
+  });
   let running: RunningRoles;
   try {
     running = await startRoles(role, options);
