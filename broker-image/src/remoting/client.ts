@@ -42,6 +42,8 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
   private readonly logger: RemotingLogger;
   private readonly table: ProcessorTable;
   private readonly connections = new Map<string, Promise<Channel>>();
+  /** The same connections once established, for the synchronous fast path. */
+  private readonly openChannels = new Map<string, Channel>();
   private channelCounter = 0;
   private closed = false;
 
@@ -66,17 +68,30 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
    * response. `timeoutMs` covers connecting and waiting. Rejects with RemotingConnectError,
    * RemotingTimeoutError, RemotingClosedError or RemotingSendError.
    */
-  async invoke(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+  invoke(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.options.serializeType) request.serializeTypeCurrentRPC = this.options.serializeType;
+    const open = this.openChannels.get(address);
+    // Hot path: an open connection needs no extra promise hop.
+    if (open !== undefined && !open.closed) return open.invoke(request, timeoutMs);
+    return this.invokeAfterConnect(address, request, timeoutMs);
+  }
+
+  private async invokeAfterConnect(
+    address: string,
+    request: RemotingCommand,
+    timeoutMs: number,
+  ): Promise<RemotingCommand> {
     const started = Date.now();
     const channel = await this.getChannel(address, timeoutMs);
-    if (this.options.serializeType) request.serializeTypeCurrentRPC = this.options.serializeType;
     return channel.invoke(request, Math.max(1, timeoutMs - (Date.now() - started)));
   }
 
   /** Sends `request` oneway; resolves once it is queued on the connection. */
   async invokeOneway(address: string, request: RemotingCommand, connectTimeoutMs?: number): Promise<void> {
-    const channel = await this.getChannel(address, connectTimeoutMs);
     if (this.options.serializeType) request.serializeTypeCurrentRPC = this.options.serializeType;
+    const open = this.openChannels.get(address);
+    const channel =
+      open !== undefined && !open.closed ? open : await this.getChannel(address, connectTimeoutMs);
     channel.invokeOneway(request);
   }
 
@@ -98,6 +113,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
   closeChannel(address: string): void {
     const connection = this.connections.get(address);
     this.connections.delete(address);
+    this.openChannels.delete(address);
     connection?.then(
       (channel) => channel.close('local'),
       () => {},
@@ -109,6 +125,7 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
     this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
+    this.openChannels.clear();
     await Promise.allSettled(all.map((c) => c.then((channel) => channel.close('local'))));
   }
 
@@ -141,8 +158,10 @@ export class RemotingClient extends EventEmitter<RemotingClientEvents> {
           localAddress: formatAddress(socket.localAddress, socket.localPort),
         });
         const connection = this.connections.get(address);
+        this.openChannels.set(address, channel);
         channel.once('close', (reason, error) => {
           if (this.connections.get(address) === connection) this.connections.delete(address);
+          if (this.openChannels.get(address) === channel) this.openChannels.delete(address);
           this.emit('channelClose', address, channel, reason, error);
         });
         if (this.closed) channel.close('local');
