@@ -1,0 +1,241 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type BrokerCluster, type ConsumerGroup, FINALIZER, type Topic } from '../api/index.js';
+import { sampleCluster, sampleGroup, sampleTopic } from '../desired/test-fixtures.js';
+import { findCondition } from '../status/index.js';
+import { BrokersNotSyncedError } from './broker-resource.js';
+import { createConsumerGroupReconciler } from './consumer-group-controller.js';
+import { parseEndpointOverrides } from './endpoints.js';
+import type { KubeObjectLike } from './ports.js';
+import { FakeAdmin, FakeCache, FakeEvents, FakeKube } from './test-fakes.js';
+import { createTopicReconciler } from './topic-controller.js';
+
+const A = 'orders-broker-0-0.orders-broker.shop.svc:10911';
+const B = 'orders-broker-1-0.orders-broker.shop.svc:10911';
+
+function setup(topic: Topic = sampleTopic({ queues: 4 }), overrides = new Map()) {
+  const topics = new FakeCache<Topic>();
+  const clusters = new FakeCache<BrokerCluster>();
+  const kube = new FakeKube({ Topic: topics as FakeCache<KubeObjectLike> });
+  const events = new FakeEvents();
+  const admin = new FakeAdmin();
+  let clock = Date.parse('2026-03-01T10:00:00Z');
+  const reconcile = createTopicReconciler({
+    objects: topics,
+    clusters,
+    kube,
+    events,
+    admin,
+    overrides,
+    now: () => clock,
+    resyncMs: 60_000,
+  });
+  clusters.put(sampleCluster({ brokers: { groups: 2 } }));
+  topics.put(topic);
+  const get = () => topics.get(topic.metadata.name!, 'shop')!;
+  const del = () =>
+    topics.put({ ...get(), metadata: { ...get().metadata, deletionTimestamp: '2026-03-01T11:00:00Z' } });
+  return { topics, clusters, kube, events, admin, reconcile, get, del, tick: (ms: number) => (clock += ms) };
+}
+
+describe('Topic reconcile', () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => {
+    t = setup();
+  });
+
+  it('adds the finalizer, creates the topic on every master, reports Ready and resyncs later', async () => {
+    expect(await t.reconcile('shop/payments')).toEqual({ requeueAfter: 60_000 });
+    expect(t.get().metadata.finalizers).toEqual([FINALIZER]);
+    expect(t.admin.topics.get(A)?.get('payments')).toMatchObject({
+      readQueueNums: 4,
+      writeQueueNums: 4,
+      perm: 6,
+    });
+    expect(t.admin.topics.get(B)?.get('payments')).toMatchObject({ readQueueNums: 4 });
+    const status = t.get().status!;
+    expect(findCondition(status.conditions, 'Ready')).toMatchObject({
+      status: 'True',
+      message: 'topic payments is in place on 2/2 masters',
+    });
+    expect(status.observedGeneration).toBe(1);
+    expect(status.topicName).toBe('payments');
+    expect(status.effectiveQueues).toBe(4);
+    expect(status.brokers).toEqual([
+      {
+        brokerName: 'orders-broker-0',
+        address: A,
+        state: 'Synced',
+        readQueues: 4,
+        writeQueues: 4,
+        lastAttemptTime: '2026-03-01T10:00:00Z',
+      },
+      {
+        brokerName: 'orders-broker-1',
+        address: B,
+        state: 'Synced',
+        readQueues: 4,
+        writeQueues: 4,
+        lastAttemptTime: '2026-03-01T10:00:00Z',
+      },
+    ]);
+    expect(t.events.recorded).toEqual([
+      {
+        name: 'payments',
+        type: 'Normal',
+        reason: 'Synced',
+        message: 'topic payments is in place on 2/2 masters',
+      },
+    ]);
+  });
+
+  it('a quiet resync re-declares but writes no status and records no event', async () => {
+    await t.reconcile('shop/payments');
+    t.tick(60_000);
+    await t.reconcile('shop/payments');
+    expect(t.kube.statusPatches).toHaveLength(1);
+    expect(t.events.recorded).toHaveLength(1);
+    expect(t.admin.calls.filter((c) => c.startsWith('topic+'))).toHaveLength(4);
+  });
+
+  it('an unreachable master: Degraded names it, the other master is still synced, retry with backoff', async () => {
+    t.admin.down.add(B);
+    await expect(t.reconcile('shop/payments')).rejects.toBeInstanceOf(BrokersNotSyncedError);
+    const status = t.get().status!;
+    const degraded = findCondition(status.conditions, 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'BrokerUnreachable' });
+    expect(degraded?.message).toContain(`orders-broker-1 (${B})`);
+    expect(status.brokers?.map((b) => b.state)).toEqual(['Synced', 'Failed']);
+    expect(status.observedGeneration).toBeUndefined();
+    expect(t.events.recorded).toEqual([
+      {
+        name: 'payments',
+        type: 'Warning',
+        reason: 'BrokerUnreachable',
+        message: `orders-broker-1 (${B}): connect ECONNREFUSED ${B}`,
+      },
+    ]);
+
+    // The same failure again: no new event, no status write.
+    t.tick(5_000);
+    await expect(t.reconcile('shop/payments')).rejects.toThrow(/orders-broker-1/);
+    expect(t.events.recorded).toHaveLength(1);
+    expect(t.kube.statusPatches).toHaveLength(1);
+
+    // It comes back: Ready, Degraded cleared, generation observed.
+    t.admin.down.clear();
+    await t.reconcile('shop/payments');
+    const after = t.get().status!;
+    expect(findCondition(after.conditions, 'Degraded')?.status).toBe('False');
+    expect(findCondition(after.conditions, 'Ready')?.status).toBe('True');
+    expect(after.observedGeneration).toBe(1);
+    expect(t.admin.topics.get(B)?.has('payments')).toBe(true);
+  });
+
+  it('a missing BrokerCluster blocks without broker calls or retries', async () => {
+    t.clusters.items.clear();
+    expect(await t.reconcile('shop/payments')).toBeUndefined();
+    expect(t.admin.calls).toEqual([]);
+    expect(findCondition(t.get().status?.conditions, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ClusterNotFound',
+    });
+    expect(t.events.recorded.map((e) => e.reason)).toEqual(['ClusterNotFound']);
+  });
+
+  it('deletion with policy Delete removes the topic from every master and the route, then the finalizer', async () => {
+    await t.reconcile('shop/payments');
+    t.del();
+    await t.reconcile('shop/payments');
+    expect(t.admin.calls.slice(-3)).toEqual([
+      'topic- orders-broker-0 payments',
+      'topic- orders-broker-1 payments',
+      'route- orders payments',
+    ]);
+    expect(t.admin.topics.get(A)?.has('payments')).toBe(false);
+    expect(t.topics.get('payments', 'shop')).toBeUndefined();
+    expect(t.events.recorded.at(-1)).toMatchObject({
+      reason: 'Deleted',
+      message: 'topic payments deleted from 2 masters',
+    });
+  });
+
+  it('deletion keeps the finalizer while a master cannot be reached', async () => {
+    await t.reconcile('shop/payments');
+    t.del();
+    t.admin.down.add(A);
+    await expect(t.reconcile('shop/payments')).rejects.toThrow(
+      /deleting topic payments failed on orders-broker-0/,
+    );
+    expect(t.get().metadata.finalizers).toEqual([FINALIZER]);
+    expect(t.get().status?.brokers?.map((b) => b.state)).toEqual(['Failed', 'Deleted']);
+    t.admin.down.clear();
+    await t.reconcile('shop/payments');
+    expect(t.topics.get('payments', 'shop')).toBeUndefined();
+  });
+
+  it('deletion with policy Retain leaves the topic on the brokers', async () => {
+    t = setup(sampleTopic({ deletionPolicy: 'Retain' }));
+    await t.reconcile('shop/payments');
+    t.del();
+    await t.reconcile('shop/payments');
+    expect(t.admin.calls.filter((c) => !c.startsWith('topic+'))).toEqual([]);
+    expect(t.admin.topics.get(A)?.has('payments')).toBe(true);
+    expect(t.topics.get('payments', 'shop')).toBeUndefined();
+    expect(t.events.recorded.at(-1)?.reason).toBe('Retained');
+  });
+
+  it('an invalid topic name (bypassing the schema) is InvalidSpec, with no broker call', async () => {
+    t = setup(sampleTopic({ topicName: 'TBW102' }));
+    await t.reconcile('shop/payments');
+    expect(t.admin.calls).toEqual([]);
+    expect(findCondition(t.get().status?.conditions, 'Degraded')).toMatchObject({
+      reason: 'InvalidSpec',
+      message: 'spec.topicName TBW102 is a RocketMQ system topic',
+    });
+  });
+
+  it('endpoint overrides point the cluster at brokers outside Kubernetes', async () => {
+    const overrides = parseEndpointOverrides(
+      '{"shop/orders": {"nameServers": ["127.0.0.1:9876"], "masters": [{"brokerName": "broker-a", "address": "127.0.0.1:10911"}]}}',
+    );
+    t = setup(sampleTopic(), overrides);
+    t.clusters.items.clear();
+    await t.reconcile('shop/payments');
+    expect(t.admin.calls).toEqual(['topic+ broker-a payments']);
+  });
+});
+
+describe('ConsumerGroup reconcile', () => {
+  it('creates the subscription group on every master and deletes it (with offsets) on Delete', async () => {
+    const groups = new FakeCache<ConsumerGroup>();
+    const clusters = new FakeCache<BrokerCluster>();
+    const kube = new FakeKube({ ConsumerGroup: groups as FakeCache<KubeObjectLike> });
+    const admin = new FakeAdmin();
+    const reconcile = createConsumerGroupReconciler({
+      objects: groups,
+      clusters,
+      kube,
+      events: new FakeEvents(),
+      admin,
+      now: () => 0,
+    });
+    clusters.put(sampleCluster());
+    groups.put(sampleGroup({ consumeMode: 'Broadcasting', retryMaxTimes: 5 }));
+    expect(await reconcile('shop/billing')).toEqual({ requeueAfter: 300_000 });
+    expect(admin.groups.get(A)?.get('billing')).toMatchObject({
+      consumeBroadcastEnable: true,
+      retryMaxTimes: 5,
+    });
+    const status = groups.get('billing', 'shop')!.status!;
+    expect(status.groupName).toBe('billing');
+    expect(findCondition(status.conditions, 'Ready')?.message).toBe(
+      'subscription group billing is in place on 1/1 masters',
+    );
+    const g = groups.get('billing', 'shop')!;
+    groups.put({ ...g, metadata: { ...g.metadata, deletionTimestamp: '1970-01-01T00:00:01Z' } });
+    await reconcile('shop/billing');
+    expect(admin.calls.at(-1)).toBe('group- orders-broker-0 billing');
+    expect(admin.groups.get(A)?.has('billing')).toBe(false);
+    expect(groups.get('billing', 'shop')).toBeUndefined();
+  });
+});
