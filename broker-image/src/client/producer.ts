@@ -114,6 +114,7 @@ export class Producer implements ClientMember {
   private readonly defaultTopicQueueNums: number;
   private readonly smart: boolean;
   private state: 'created' | 'running' | 'stopped' = 'created';
+  private stopping: Promise<void> | undefined;
 
   constructor(options: ProducerOptions = {}) {
     this.group = options.producerGroup ?? 'DEFAULT_PRODUCER';
@@ -140,12 +141,16 @@ export class Producer implements ClientMember {
   }
 
   /** Unregisters from every broker (best effort) and closes connections. */
-  async shutdown(): Promise<void> {
-    if (this.state !== 'running') {
+  shutdown(): Promise<void> {
+    if (!this.stopping) {
+      const wasRunning = this.state === 'running';
       this.state = 'stopped';
-      return;
+      this.stopping = wasRunning ? this.stop() : Promise.resolve();
     }
-    this.state = 'stopped';
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
     const timeout = this.instance.options.requestTimeoutMs;
     await Promise.all(
       this.instance

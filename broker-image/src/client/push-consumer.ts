@@ -124,6 +124,7 @@ export class PushConsumer implements ClientMember {
   private readonly stopSignal = new AbortController();
   private listener: MessageListener | undefined;
   private rebalanceTask: PeriodicTask | undefined;
+  private stopping: Promise<void> | undefined;
   private state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
   private readonly consumeFromWhere: ConsumeFromWhere;
   private readonly consumeTimestamp: number;
@@ -229,11 +230,18 @@ export class PushConsumer implements ClientMember {
   }
 
   /** Stops pulling, waits for running listener calls, commits offsets, leaves the group. */
-  async shutdown(): Promise<void> {
-    if (this.state !== 'running') {
-      this.state = 'stopped';
-      return;
+  shutdown(): Promise<void> {
+    if (!this.stopping) {
+      if (this.state === 'running') this.stopping = this.stop();
+      else {
+        this.state = 'stopped';
+        this.stopping = Promise.resolve();
+      }
     }
+    return this.stopping;
+  }
+
+  private async stop(): Promise<void> {
     this.state = 'stopping';
     // Mark queues dropped before yielding, so no listener call starts after shutdown() was called.
     for (const task of this.tasks.values()) task.pq.dropped = true;
