@@ -90,11 +90,11 @@ export interface Scale {
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
-const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+const PATCH_CONTENT_TYPE: Readonly<Record<PatchType, string>> = Object.freeze({
   merge: PatchStrategy.MergePatch,
   json: PatchStrategy.JsonPatch,
   strategic: PatchStrategy.StrategicMergePatch,
-};
+});
 
 interface DiscoveryList {
   resources: Array<{ name: string; kind: string; namespaced: boolean }>;

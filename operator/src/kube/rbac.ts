@@ -1,3 +1,5 @@
+import { deepFreeze } from './objects.js';
+
 /**
  * Every API permission the operator uses, in one table (there are no kubebuilder markers to generate
  * it from). The Helm chart's ClusterRole must grant exactly these; a test compares them with
@@ -13,7 +15,7 @@ const READ = ['get', 'list', 'watch'];
 /** Server-side apply is a PATCH that may create; deletes are for explicit recreation and pod rolls. */
 const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
-export const OPERATOR_RBAC_RULES: readonly PolicyRule[] = Object.freeze([
+export const OPERATOR_RBAC_RULES: readonly PolicyRule[] = deepFreeze([
   // Our own kinds: read, finalizers (update/patch of the object), status.
   {
     apiGroups: ['bolide.dev'],
