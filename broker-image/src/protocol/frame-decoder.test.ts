@@ -85,6 +85,25 @@ describe('FrameDecoder', () => {
     );
   });
 
+  it('stops after a frame when the callback returns false, and continues on the next push', () => {
+    const decoder = new FrameDecoder();
+    const seen: string[] = [];
+    decoder.push(stream, (f) => {
+      seen.push(f.toString());
+      return seen.length % 2 === 0 ? false : undefined;
+    });
+    expect(seen).toEqual(expected.slice(0, 2).map(String));
+    decoder.push(Buffer.alloc(0), (f) => {
+      seen.push(f.toString());
+      return false;
+    });
+    expect(seen).toHaveLength(3);
+    decoder.push(Buffer.alloc(0), (f) => {
+      seen.push(f.toString());
+    });
+    expect(seen).toEqual(expected.map(String));
+  });
+
   it('counts a frame as consumed when the callback throws', () => {
     const decoder = new FrameDecoder();
     expect(() =>

@@ -34,12 +34,13 @@ export class FrameDecoder {
   }
 
   /**
-   * Feeds one chunk and calls `onFrame` for every frame it completes, in order. Throws a
+   * Feeds one chunk and calls `onFrame` for every frame it completes, in order. If `onFrame`
+   * returns false, decoding stops after that frame and the rest stays buffered until the next
+   * push (an empty chunk will do) — that is how a reader stops exactly at a limit. Throws a
    * ProtocolError on an impossible or oversized length; the decoder then stays failed (the
-   * connection must be closed). If `onFrame` throws, that frame counts as consumed and the
-   * next push (an empty chunk will do) continues with the frames after it.
+   * connection must be closed). If `onFrame` throws, that frame counts as consumed.
    */
-  push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
+  push(chunk: Buffer, onFrame: (frame: Buffer) => unknown): void {
     if (this.failed) throw this.failed;
     if (chunk.length > 0) {
       this.chunks.push(chunk);
@@ -62,7 +63,7 @@ export class FrameDecoder {
       if (this.buffered < this.pendingLength) return;
       const frame = this.take(this.pendingLength);
       this.pendingLength = -1;
-      onFrame(frame);
+      if (onFrame(frame) === false) return;
     }
   }
 

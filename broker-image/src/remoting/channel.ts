@@ -45,6 +45,8 @@ const CLOSE_GRACE_MS = 1000;
 /** Frames queued in one tick are concatenated up to this many bytes per stream write. */
 const COALESCE_LIMIT = 64 * 1024;
 
+const EMPTY = Buffer.alloc(0);
+
 function flushOutbox(channel: Channel): void {
   channel.flush();
 }
@@ -287,14 +289,24 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private onData(chunk: Buffer): void {
     if (this.closedReason !== null) return;
     this.lastActivity = Date.now();
+    this.decode(chunk);
+  }
+
+  /** Feeds the decoder; stops handing out frames the moment the in-flight limit pauses us. */
+  private decode(chunk: Buffer): void {
     try {
-      this.decoder.push(chunk, (frame) => this.onFrame(frame));
+      this.decoder.push(chunk, this.frameHandler);
     } catch (error) {
       if (error instanceof FrameTooLargeError) this.close('frame-too-large', error);
       else if (error instanceof ProtocolError) this.close('protocol-error', error);
       else this.close('error', error as Error);
     }
   }
+
+  private readonly frameHandler = (frame: Buffer): boolean => {
+    this.onFrame(frame);
+    return !this.paused && this.closedReason === null;
+  };
 
   private onFrame(frame: Buffer): void {
     if (this.closedReason !== null) return;
@@ -322,9 +334,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** @internal Called once per request when it stops counting towards the in-flight limit. */
   releaseSlot(): void {
     this.inFlight--;
-    if (this.paused && this.inFlight < this.maxInFlight) {
+    if (this.paused && this.inFlight < this.maxInFlight && this.closedReason === null) {
       this.paused = false;
-      if (this.closedReason === null) this.stream.resume();
+      // Frames that arrived while paused are already buffered in the decoder: hand them out
+      // first (this may pause us again), then let the stream flow.
+      this.decode(EMPTY);
+      if (!this.paused && this.closedReason === null) this.stream.resume();
     }
   }
 
