@@ -87,7 +87,7 @@ export async function readQueue(
   let offset = store.getMinOffsetInQueue(topic, queueId);
   const max = store.getMaxOffsetInQueue(topic, queueId);
   while (offset < max) {
-    const r = await store.getMessage(topic, queueId, offset, 32);
+    const r = await store.getMessage(topic, queueId, offset, 1000);
     for (const rec of r.records) out.push(decodeRecord(rec));
     if (r.nextBeginOffset <= offset) throw new Error(`no progress at ${offset}: ${r.status}`);
     offset = r.nextBeginOffset;

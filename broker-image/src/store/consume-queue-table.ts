@@ -141,7 +141,8 @@ export class ConsumeQueueTable {
     await writeFileAtomic(this.manifestPath, JSON.stringify({ version: 1, queues } satisfies Manifest));
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.all()].map((cq) => cq.close()));
+  /** Closes every queue; with `flush` pending entries are written and synced first. */
+  async close(flush = true): Promise<void> {
+    await Promise.all([...this.all()].map((cq) => cq.close(flush)));
   }
 }

@@ -333,8 +333,26 @@ export class FileMessageStore implements MessageStore {
     this.state = 'stopped';
   }
 
-  private async closeFiles(): Promise<void> {
-    await this.queues.close().catch(() => undefined);
+  /**
+   * Stops at once without flushing or marking the shutdown clean: the next start recovers as after
+   * a crash. For fatal errors (and crash tests); pending appends are answered SERVICE_NOT_AVAILABLE
+   * if not yet written.
+   */
+  async halt(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    await this.writer.drain();
+    await this.checkpointRunning?.catch(() => undefined);
+    await this.retentionRunning?.catch(() => undefined);
+    await this.closeFiles(false);
+    await releaseStoreLock(this.paths.lock);
+    this.state = 'stopped';
+  }
+
+  private async closeFiles(flushQueues = true): Promise<void> {
+    await this.queues.close(flushQueues).catch(() => undefined);
     await this.commitLog.close().catch(() => undefined);
     await this.checkpoint.close().catch(() => undefined);
   }

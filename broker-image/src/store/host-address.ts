@@ -2,7 +2,7 @@
 // as an int (protocol.md §4.1). IPv4-mapped IPv6 text ("::ffff:a.b.c.d") is stored as IPv4 because
 // ali-ons assumes 4-byte hosts.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { HostAddress } from './message-store.js';
 
 /** Thrown for an address that is neither IPv4 nor IPv6 text. */
@@ -14,14 +14,36 @@ const MAPPED_PREFIX = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
 /** Canonical form: mapped IPv4 unwrapped, IPv6 zone id dropped. */
 export function normalizeAddress(address: string): string {
+  if (parseIPv4(address)) return address;
   const noZone = address.includes('%') ? address.slice(0, address.indexOf('%')) : address;
   const mapped = MAPPED_PREFIX.exec(noZone);
   return mapped ? mapped[1] : noZone;
 }
 
-function ipv4Bytes(text: string, out: Buffer, pos: number): void {
-  const parts = text.split('.');
-  for (let i = 0; i < 4; i++) out[pos + i] = Number(parts[i]);
+/** Parses dotted IPv4 text (no leading zeros), writing the bytes when `out` is given. */
+function parseIPv4(text: string, out?: Buffer, pos = 0): boolean {
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return false;
+      part = part * 10 + c - 48;
+      if (++digits > 3 || part > 255) return false;
+    } else if (c === 46) {
+      if (digits === 0 || parts === 4) return false;
+      if (out) out[pos + parts] = part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else return false;
+  }
+  return parts === 4;
+}
+
+function isV4(text: string): boolean {
+  return parseIPv4(text);
 }
 
 function ipv6Bytes(text: string, out: Buffer, pos: number): void {
@@ -53,7 +75,7 @@ function ipv6Bytes(text: string, out: Buffer, pos: number): void {
 
 /** Byte length of the encoded address (IP bytes + 4-byte port): 8 for IPv4, 20 for IPv6. */
 export function hostEncodedLength(host: HostAddress): number {
-  return isIPv4(normalizeAddress(host.address)) ? 8 : 20;
+  return isV4(normalizeAddress(host.address)) ? 8 : 20;
 }
 
 /** True when the address is stored as 16 bytes. */
@@ -65,7 +87,7 @@ export function isIPv6Host(host: HostAddress): boolean {
 export function checkHost(host: HostAddress): string | undefined {
   if (host === null || typeof host !== 'object') return 'host must be {address, port}';
   const addr = normalizeAddress(String(host.address));
-  if (!isIPv4(addr) && !isIPv6(addr)) return `'${host.address}' is not an IPv4 or IPv6 address`;
+  if (!isV4(addr) && !isIPv6(addr)) return `'${host.address}' is not an IPv4 or IPv6 address`;
   if (!Number.isInteger(host.port) || host.port < 0 || host.port > 0x7fffffff) {
     return `port ${host.port} is not an integer from 0 to 2147483647`;
   }
@@ -75,8 +97,7 @@ export function checkHost(host: HostAddress): string | undefined {
 /** Writes IP bytes then the port as int32; returns the number of bytes written (8 or 20). */
 export function writeHost(host: HostAddress, out: Buffer, pos: number): number {
   const addr = normalizeAddress(host.address);
-  if (isIPv4(addr)) {
-    ipv4Bytes(addr, out, pos);
+  if (parseIPv4(addr, out, pos)) {
     out.writeInt32BE(host.port, pos + 4);
     return 8;
   }

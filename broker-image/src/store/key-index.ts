@@ -33,6 +33,8 @@ const HEADER_SIZE = 64;
 const ENTRY_SIZE = 20;
 const FENCE_STRIDE = 128;
 const RUN_NAME = /^(\d{20})\.idx$/;
+/** hash (32 bits) × MAX_RUN_ENTRIES + position must stay below 2^53. */
+const MAX_RUN_ENTRIES = 2 ** 21;
 
 /** Hash of an index key (Java String.hashCode of "<topic>#<key>", as uint32). */
 export function indexKeyHash(topic: string, key: string): number {
@@ -101,6 +103,9 @@ export class KeyIndex {
   runsWritten = 0;
 
   constructor(private readonly opts: KeyIndexOptions) {
+    if (!(opts.capacity >= 1 && opts.capacity <= MAX_RUN_ENTRIES)) {
+      throw new RangeError(`index run capacity must be from 1 to ${MAX_RUN_ENTRIES}`);
+    }
     this.buffer = new EntryBuffer(opts.capacity, 0, opts.clock());
   }
 
@@ -187,6 +192,17 @@ export class KeyIndex {
     if (physicalOffset > this.lastUpdatePhyOffset) this.lastUpdatePhyOffset = physicalOffset;
   }
 
+  /**
+   * After recovery: the log ends at `end`, so nothing at or past it is indexed yet (runs may still
+   * hold stale entries there; lookups verify records, so those never match).
+   */
+  clampCoverage(end: number): void {
+    this.skipBelow = Math.min(this.skipBelow, end);
+    this.coveredOffset = Math.min(this.coveredOffset, end);
+    if (this.buffer.coveredStart > end)
+      this.buffer = new EntryBuffer(this.opts.capacity, end, this.opts.clock());
+  }
+
   /** Every record below `offset` has been offered to `add`. */
   noteDispatched(offset: number): void {
     if (offset > this.buffer.coveredEnd) this.buffer.coveredEnd = offset;
@@ -257,9 +273,13 @@ export class KeyIndex {
     coveredEnd: number,
   ): Promise<RunMeta> {
     const count = hashes.length;
+    // Sort by (hash, position): entries were added in physical order, so the position breaks
+    // ties by offset. Packing both into one float64 lets the native numeric sort do the work.
+    const keys = new Float64Array(count);
+    for (let i = 0; i < count; i++) keys[i] = hashes[i] * MAX_RUN_ENTRIES + i;
+    keys.sort();
     const order = new Uint32Array(count);
-    for (let i = 0; i < count; i++) order[i] = i;
-    order.sort((a, b) => hashes[a] - hashes[b] || phys[a] - phys[b]);
+    for (let k = 0; k < count; k++) order[k] = keys[k] % MAX_RUN_ENTRIES;
     const fenceLen = Math.ceil(count / FENCE_STRIDE);
     const buf = Buffer.alloc(HEADER_SIZE + count * ENTRY_SIZE + fenceLen * 4 + 4);
     let minTime = Number.MAX_SAFE_INTEGER;

@@ -6,7 +6,7 @@
 import type { Logger } from '../common/index.js';
 import type { CommitLog } from './commit-log.js';
 import { computeTagsCode, type Dispatcher, type DispatchRequest, occupiesQueue } from './dispatcher.js';
-import { checkHost } from './host-address.js';
+import { checkHost, hostBytes } from './host-address.js';
 import { createOffsetMessageId } from './message-id.js';
 import type { HostAddress, MessageToStore, PutResult, PutStatus } from './message-store.js';
 import { checkProperties, encodeProperties, MessageProperty } from './properties-codec.js';
@@ -54,6 +54,8 @@ interface EncodedMessage {
 }
 
 interface PendingPut {
+  /** The encoded records, in order (what the CommitLog writes). */
+  buffers: Buffer[];
   topic: string;
   queueId: number;
   sysFlag: number;
@@ -113,7 +115,23 @@ export class MessageWriter {
   private idleWaiters: (() => void)[] = [];
   readonly stats: WriterStats = { putMessages: 0, putBytes: 0, putFailures: {} };
 
+  // Encoded hosts by "address|port": producers are few, so this saves parsing every message.
+  private readonly hostCache = new Map<string, Buffer>();
+
   constructor(private readonly deps: WriterDeps) {}
+
+  /** IP bytes + port of a host, or the reason it is not valid. */
+  private hostBytes(host: HostAddress): Buffer | string {
+    const key = `${host?.address}|${host?.port}`;
+    const cached = this.hostCache.get(key);
+    if (cached) return cached;
+    const problem = checkHost(host);
+    if (problem) return problem;
+    if (this.hostCache.size >= 4096) this.hostCache.clear();
+    const bytes = hostBytes(host);
+    this.hostCache.set(key, bytes);
+    return bytes;
+  }
 
   /** Appends one message, or a batch (all for one topic and queue) stored contiguously. */
   put(msgs: readonly MessageToStore[]): Promise<PutResult> {
@@ -195,13 +213,16 @@ export class MessageWriter {
           remark: `body of ${m.body.length} bytes exceeds maxMessageSize (${config.maxMessageSize})`,
         };
       }
-      for (const [name, value] of [
-        ['flag', m.flag],
-        ['sysFlag', m.sysFlag],
-        ['reconsumeTimes', m.reconsumeTimes],
-      ] as const) {
-        if (!isInt32(value))
-          return { status: 'MESSAGE_ILLEGAL', remark: `${name} ${value} is not a 32-bit integer` };
+      if (!isInt32(m.flag))
+        return { status: 'MESSAGE_ILLEGAL', remark: `flag ${m.flag} is not a 32-bit integer` };
+      if (!isInt32(m.sysFlag)) {
+        return { status: 'MESSAGE_ILLEGAL', remark: `sysFlag ${m.sysFlag} is not a 32-bit integer` };
+      }
+      if (!isInt32(m.reconsumeTimes)) {
+        return {
+          status: 'MESSAGE_ILLEGAL',
+          remark: `reconsumeTimes ${m.reconsumeTimes} is not a 32-bit integer`,
+        };
       }
       if (!Number.isSafeInteger(m.bornTimestamp)) {
         return { status: 'MESSAGE_ILLEGAL', remark: `bornTimestamp ${m.bornTimestamp} is not an integer` };
@@ -209,8 +230,13 @@ export class MessageWriter {
       if (typeof m.preparedTransactionOffset !== 'bigint') {
         return { status: 'MESSAGE_ILLEGAL', remark: 'preparedTransactionOffset must be a bigint' };
       }
-      const hostProblem = checkHost(m.bornHost) ?? checkHost(storeHost);
-      if (hostProblem) return { status: 'MESSAGE_ILLEGAL', remark: hostProblem };
+      const bornHostBytes = this.hostBytes(m.bornHost);
+      if (typeof bornHostBytes === 'string')
+        return { status: 'MESSAGE_ILLEGAL', remark: `bornHost: ${bornHostBytes}` };
+      const storeHostBytes = this.hostBytes(storeHost);
+      if (typeof storeHostBytes === 'string') {
+        return { status: 'MESSAGE_ILLEGAL', remark: `storeHost: ${storeHostBytes}` };
+      }
       if (!(m.properties instanceof Map))
         return { status: 'MESSAGE_ILLEGAL', remark: 'properties must be a Map' };
       const propProblem = checkProperties(m.properties);
@@ -237,6 +263,8 @@ export class MessageWriter {
         preparedTransactionOffset: m.preparedTransactionOffset,
         body: m.body,
         properties,
+        bornHostBytes,
+        storeHostBytes,
       });
       if (encoded.buf.length > config.maxMessageSize + MAX_RECORD_OVERHEAD) {
         return { status: 'MESSAGE_ILLEGAL', remark: `record of ${encoded.buf.length} bytes is too large` };
@@ -258,6 +286,7 @@ export class MessageWriter {
       };
     }
     return {
+      buffers: messages.map((m) => m.buf),
       topic: first.topic,
       queueId: first.queueId,
       sysFlag: first.sysFlag,
@@ -305,13 +334,11 @@ export class MessageWriter {
     const now = this.deps.clock();
     const previous = new Map<string, { topic: string; queueId: number; next: number }>();
     const requests: DispatchRequest[] = [];
-    const items = batch.map((p) => ({
-      size: p.size,
-      buffers: p.messages.map((m) => m.buf),
-      place: (physicalOffset: number) => this.place(p, physicalOffset, now, previous, requests),
-    }));
+    this.batchNow = now;
+    this.batchPrevious = previous;
+    this.batchRequests = requests;
     try {
-      await commitLog.append(items);
+      await commitLog.append(batch, this.placeItem);
     } catch (err) {
       for (const prev of previous.values()) offsets.set(prev.topic, prev.queueId, prev.next);
       const code = (err as NodeJS.ErrnoException).code;
@@ -350,14 +377,17 @@ export class MessageWriter {
     }
   }
 
-  private place(
-    p: PendingPut,
-    physicalOffset: number,
-    now: number,
-    previous: Map<string, { topic: string; queueId: number; next: number }>,
-    requests: DispatchRequest[],
-  ): void {
+  // Context of the batch being placed (one batch at a time), so that placing needs no closures.
+  private batchNow = 0;
+  private batchPrevious = new Map<string, { topic: string; queueId: number; next: number }>();
+  private batchRequests: DispatchRequest[] = [];
+  private readonly placeItem = (p: PendingPut, physicalOffset: number): void => this.place(p, physicalOffset);
+
+  private place(p: PendingPut, physicalOffset: number): void {
     const { offsets, delayLevels } = this.deps;
+    const now = this.batchNow;
+    const previous = this.batchPrevious;
+    const requests = this.batchRequests;
     p.physicalOffset = physicalOffset;
     p.storeTimestamp = now;
     const inQueue = occupiesQueue(p.sysFlag);

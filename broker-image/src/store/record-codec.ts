@@ -2,7 +2,7 @@
 // CommitLog content and the body of pull/query/view responses. All integers are big-endian.
 
 import { crc32 } from 'node:zlib';
-import { checkHost, isIPv6Host, readHost, writeHost } from './host-address.js';
+import { checkHost, hostBytes, readHost } from './host-address.js';
 import type { HostAddress } from './message-store.js';
 import { decodeProperties, encodeProperties } from './properties-codec.js';
 
@@ -155,6 +155,9 @@ export function encodeRecordParts(p: {
   body: Buffer;
   properties: string;
   bodyCRC?: number;
+  /** Pre-encoded hosts (IP bytes + port, see `hostBytes`), used instead of the addresses. */
+  bornHostBytes?: Buffer;
+  storeHostBytes?: Buffer;
 }): EncodedRecord {
   const topicLen = Buffer.byteLength(p.topic, 'utf8');
   const propsLen = Buffer.byteLength(p.properties, 'utf8');
@@ -162,12 +165,10 @@ export function encodeRecordParts(p: {
   if (propsLen > MAX_PROPERTIES_BYTES) {
     throw new RecordFormatError(`properties are ${propsLen} bytes; at most 32767 fit`);
   }
-  const bornProblem = checkHost(p.bornHost);
-  if (bornProblem) throw new RecordFormatError(`bornHost: ${bornProblem}`);
-  const storeProblem = checkHost(p.storeHost);
-  if (storeProblem) throw new RecordFormatError(`storeHost: ${storeProblem}`);
-  const bornV6 = isIPv6Host(p.bornHost);
-  const storeV6 = isIPv6Host(p.storeHost);
+  const bornBytes = p.bornHostBytes ?? encodedHost('bornHost', p.bornHost);
+  const storeBytes = p.storeHostBytes ?? encodedHost('storeHost', p.storeHost);
+  const bornV6 = bornBytes.length === 20;
+  const storeV6 = storeBytes.length === 20;
   const sysFlag =
     (p.sysFlag & ~(MessageSysFlag.BORNHOST_V6 | MessageSysFlag.STOREHOST_V6)) |
     (bornV6 ? MessageSysFlag.BORNHOST_V6 : 0) |
@@ -183,11 +184,11 @@ export function encodeRecordParts(p: {
   putLong(buf, p.physicalOffset, POS_PHYSICAL_OFFSET);
   buf.writeInt32BE(sysFlag, POS_SYS_FLAG);
   writeLong(buf, p.bornTimestamp, POS_BORN_TIMESTAMP);
-  let pos = POS_BORN_HOST + writeHost(p.bornHost, buf, POS_BORN_HOST);
+  let pos = POS_BORN_HOST + bornBytes.copy(buf, POS_BORN_HOST);
   const storeTsPos = pos;
   writeLong(buf, p.storeTimestamp, pos);
   pos += 8;
-  pos += writeHost(p.storeHost, buf, pos);
+  pos += storeBytes.copy(buf, pos);
   buf.writeInt32BE(p.reconsumeTimes | 0, pos);
   pos += 4;
   putLong(buf, p.preparedTransactionOffset, pos);
@@ -204,6 +205,12 @@ export function encodeRecordParts(p: {
   pos += 2;
   if (propsLen > 0) buf.write(p.properties, pos, propsLen, 'utf8');
   return { buf, storeTimestampPos: storeTsPos };
+}
+
+function encodedHost(field: string, host: HostAddress): Buffer {
+  const problem = checkHost(host);
+  if (problem) throw new RecordFormatError(`${field}: ${problem}`);
+  return hostBytes(host);
 }
 
 function putLong(buf: Buffer, value: number | bigint, pos: number): void {

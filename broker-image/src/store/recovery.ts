@@ -91,6 +91,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
     commitLog.flushedOffset = end;
     for (const cq of queues.all()) report.truncatedQueueEntries += await cq.truncateByPhysical(end);
     dispatcher.dispatchedOffset = end;
+    index.clampCoverage(end);
     index.noteDispatched(end);
     report.endOffset = end;
     report.durationMs = performance.now() - t0;
@@ -163,6 +164,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
   }
 
   await commitLog.truncateTo(end);
+  index.clampCoverage(end);
   if (needsScan) {
     for (const cq of queues.all()) report.truncatedQueueEntries += await cq.truncateByPhysical(end);
   }
