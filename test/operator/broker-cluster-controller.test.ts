@@ -112,7 +112,7 @@ describe('BrokerCluster controller against a real API server', () => {
       ]);
       expect(obj.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('bolide-operator');
       expect(obj.metadata?.labels?.['app.kubernetes.io/instance']).toBe('orders');
-      const managers = (obj.metadata?.managedFields as { manager: string; operation: string }[]).map(
+      const managers = ((obj.metadata?.managedFields ?? []) as { manager: string; operation: string }[]).map(
         (m) => `${m.manager}/${m.operation}`,
       );
       expect(managers).toContain('bolide-operator/Apply');
