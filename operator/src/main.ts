@@ -63,6 +63,7 @@ export const USAGE = `Usage: bolide-operator [options]
   --lease-name NAME         Lease name (default bolide-operator; env BOLIDE_LEASE_NAME)
   --lease-namespace NS      Lease namespace (default: POD_NAMESPACE, the watched namespace, or "default")
   --broker-image IMAGE      image for clusters without spec.image (default ${DEFAULT_BROKER_IMAGE}; env BOLIDE_BROKER_IMAGE)
+  --lease-duration-ms N     lease validity without renewal (default 15000; renew deadline 2/3, retry 1/5 of it)
   --resync-seconds N        re-declare topics and groups on the brokers this often (default 300)
   --admin-timeout-ms N      timeout of one broker admin call (default 3000)
   --endpoint-overrides JSON dev/test seam: '{"ns/cluster": {"nameServers": [...], "masters":
@@ -127,6 +128,15 @@ function intOption(value: string | undefined, name: string, fallback: number, mi
   return n;
 }
 
+/** client-go's proportions: renew deadline 2/3 and retry period 1/5 of the lease duration. */
+function leaseTimings(leaseDurationMs: number) {
+  return {
+    leaseDurationMs,
+    renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3),
+    retryPeriodMs: Math.floor(leaseDurationMs / 5),
+  };
+}
+
 function overridesText(value: string | undefined): string | undefined {
   if (value?.startsWith('@')) return readFileSync(value.slice(1), 'utf8');
   return value;
@@ -148,6 +158,7 @@ export function parseOperatorOptions(
       'leader-elect': { type: 'string' },
       'lease-name': { type: 'string' },
       'lease-namespace': { type: 'string' },
+      'lease-duration-ms': { type: 'string' },
       'broker-image': { type: 'string' },
       'resync-seconds': { type: 'string' },
       'admin-timeout-ms': { type: 'string' },
@@ -174,6 +185,7 @@ export function parseOperatorOptions(
     leaseNamespace:
       values['lease-namespace'] ?? env.BOLIDE_LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? namespace ?? 'default',
     identity: `${env.POD_NAME ?? hostname()}_${randomUUID().slice(0, 8)}`,
+    ...leaseTimings(intOption(values['lease-duration-ms'], '--lease-duration-ms', 15_000, 1000)),
     defaultImage: values['broker-image'] ?? env.BOLIDE_BROKER_IMAGE ?? DEFAULT_BROKER_IMAGE,
     resyncMs: intOption(values['resync-seconds'], '--resync-seconds', 300, 1) * 1000,
     adminTimeoutMs: intOption(values['admin-timeout-ms'], '--admin-timeout-ms', 3000, 1),

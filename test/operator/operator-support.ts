@@ -45,6 +45,7 @@ export interface OperatorTestEnv {
   cp: ControlPlane;
   client: KubeClient;
   namespace: string;
+  /** The operator started by the setup (absent with `inProcess: false`). */
   operator: RunningOperator;
   startOperator(extra?: Partial<OperatorOptions>): Promise<RunningOperator>;
   stop(): Promise<void>;
@@ -54,6 +55,7 @@ export interface OperatorTestEnv {
 export async function startOperatorTestEnv(
   namespace: string,
   extra: Partial<OperatorOptions> = {},
+  setup: { inProcess?: boolean } = {},
 ): Promise<OperatorTestEnv> {
   const cp = await startControlPlane();
   const operators: RunningOperator[] = [];
@@ -83,7 +85,7 @@ export async function startOperatorTestEnv(
       operators.push(op);
       return op;
     };
-    const operator = await start();
+    const operator = (setup.inProcess ?? true) ? await start() : (undefined as unknown as RunningOperator);
     const c = client;
     return {
       cp,
