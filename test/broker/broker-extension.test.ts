@@ -58,7 +58,7 @@ it('serves processors passed in by the embedder, next to the built-in ones', asy
     3000,
   );
   expect(max.extFields.offset).toBe('0');
-  expect((await client.invoke(broker.brokerAddr, createRequest(42), 3000)).code).toBe(
+  expect((await client.invoke(broker.brokerAddr, createRequest(324), 3000)).code).toBe(
     ResponseCode.REQUEST_CODE_NOT_SUPPORTED,
   );
 });

@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import { RemotingTimeoutError } from '../remoting/index.js';
 import { readStoreTimestamp } from '../store/index.js';
-import { Perm } from './constants.js';
+import { dlqTopicOf, Perm, retryTopicOf } from './constants.js';
 import {
   consumeStatsBody,
   consumeStatsTopics,
@@ -216,6 +216,7 @@ async function consumeStatsOf(rt: BrokerRuntime, group: string, topic: string | 
     topic,
     rt.offsets.topicsOfGroup(group),
     live ? new Set(live.subscriptionTable.keys()) : undefined,
+    [retryTopicOf(group), dlqTopicOf(group)].filter((t) => rt.topics.has(t)),
   );
   const rows: QueueConsumeProgress[] = [];
   let tps = 0;
@@ -420,7 +421,11 @@ function runtimeText(ms: number): string {
   return `[ ${Math.floor(s / 86400)} days, ${Math.floor((s % 86400) / 3600)} hours, ${Math.floor((s % 3600) / 60)} minutes, ${s % 60} seconds ]`;
 }
 
-export function getBrokerRuntimeInfo(rt: BrokerRuntime, bootTimestamp: number) {
+export function getBrokerRuntimeInfo(
+  rt: BrokerRuntime,
+  bootTimestamp: number,
+  extra: () => Record<string, string> = () => ({}),
+) {
   return async (req: RemotingCommand): Promise<RemotingCommand> => {
     const now = rt.now();
     const s = rt.stats;
@@ -489,6 +494,7 @@ export function getBrokerRuntimeInfo(rt: BrokerRuntime, bootTimestamp: number) {
       dispatchMaxBuffer: '0',
       remainHowManyDataToFlush: '0',
       remainTransientStoreBufferNumbs: '0',
+      ...extra(),
     };
     return ok(req, { table });
   };

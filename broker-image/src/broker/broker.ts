@@ -29,15 +29,21 @@ import { ClientManageService } from './client-processor.js';
 import { type ConfigFiles, directoryConfigFiles } from './config-files.js';
 import { ConsumerOffsetManager } from './consumer-offset-manager.js';
 import { type DataVersion, initialDataVersion, nextDataVersion } from './data-version.js';
+import { DelayLevelTable } from './delay-levels.js';
+import { createLockProcessors } from './lock-processor.js';
 import { BrokerMetrics } from './metrics.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import * as offsets from './offset-processor.js';
 import { PullMessageService } from './pull-processor.js';
+import { queryMessage, viewMessageById } from './query-processor.js';
 import type { BrokerRuntime } from './runtime.js';
+import { ScheduleMessageService } from './schedule-message-service.js';
+import { createSendBackProcessor } from './send-back-processor.js';
 import { createSendProcessor } from './send-processor.js';
 import { defaultStoreFactory } from './store-factory.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
+import { TransactionService } from './transaction-service.js';
 
 export interface BrokerOptions {
   config: BrokerConfig;
@@ -75,6 +81,10 @@ const LIVE_KEYS = new Set([
   'channelExpiredTimeout',
   'defaultTopicQueueNums',
   'logLevel',
+  'maxReconsumeTimes',
+  'transactionTimeOut',
+  'transactionCheckMax',
+  'transactionCheckInterval',
 ]);
 
 /** First non-internal IPv4 address of the machine, else loopback (Java's brokerIP1 default). */
@@ -98,6 +108,8 @@ export class Broker {
   private runtime: BrokerRuntime | null = null;
   private pull: PullMessageService | null = null;
   private clients: ClientManageService | null = null;
+  private schedule: ScheduleMessageService | null = null;
+  private transactions: TransactionService | null = null;
   private registrar: NamesrvRegistrar | null = null;
   private offsetTimer: NodeJS.Timeout | null = null;
   private accepting = false;
@@ -176,7 +188,12 @@ export class Broker {
     const startedAt = this.now();
     let registrar: NamesrvRegistrar | null = null;
     const topics = new TopicConfigManager(config, files, startedAt, () => registrar?.requestRegistration());
-    const groups = new SubscriptionGroupManager(config.autoCreateSubscriptionGroup, files, startedAt);
+    const groups = new SubscriptionGroupManager(
+      () => this.config.autoCreateSubscriptionGroup,
+      files,
+      startedAt,
+      () => this.config.maxReconsumeTimes,
+    );
     const consumerOffsets = new ConsumerOffsetManager(files);
     await topics.load();
     await groups.load();
@@ -199,6 +216,8 @@ export class Broker {
       consumers,
       producers,
       stats: this.stats,
+      files,
+      delayLevels: new DelayLevelTable(config.messageDelayLevel),
       get metrics() {
         return self.metrics;
       },
@@ -233,6 +252,32 @@ export class Broker {
 
     this.pull = new PullMessageService(rt);
     this.clients = new ClientManageService(rt);
+    const schedule = new ScheduleMessageService(
+      {
+        store,
+        files,
+        logger: this.logger.child('schedule'),
+        now: this.now,
+        onDelivered: (_topic, level) => rt.metrics.scheduledDelivered.inc({ level: String(level) }),
+      },
+      rt.delayLevels,
+    );
+    await schedule.load();
+    this.schedule = schedule;
+    const transactions = new TransactionService({
+      config: () => this.config,
+      store,
+      files,
+      topics,
+      producers,
+      logger: this.logger.child('transaction'),
+      storeHost,
+      now: this.now,
+      sendOneway: rt.sendOneway,
+      onOutcome: (outcome) => rt.metrics.transactions.inc({ outcome }),
+    });
+    await transactions.load();
+    this.transactions = transactions;
     this.registerProcessors(rt);
     this.server.on('channelClose', (channel) => {
       this.pull?.onChannelClose(channel.id);
@@ -240,6 +285,8 @@ export class Broker {
     });
     this.pull.start(this.options.pullCheckIntervalMs ?? 1000);
     this.clients.start(this.options.clientScanIntervalMs ?? 10_000);
+    schedule.start();
+    transactions.start();
     this.offsetTimer = setInterval(() => {
       consumerOffsets
         .persist()
@@ -301,6 +348,9 @@ export class Broker {
   private registerProcessors(rt: BrokerRuntime): void {
     const pull = this.pull!;
     const clients = this.clients!;
+    const schedule = this.schedule!;
+    const transactions = this.transactions!;
+    const locks = createLockProcessors(rt);
     const reg = (code: number, processor: Processor) => {
       const name = requestCodeName(code);
       this.server.registerProcessor(code, (req, ctx) => {
@@ -323,6 +373,15 @@ export class Broker {
     reg(Code.UNREGISTER_CLIENT, clients.unregisterClient);
     reg(Code.CHECK_CLIENT_CONFIG, clients.checkClientConfig);
     reg(Code.GET_CONSUMER_LIST_BY_GROUP, clients.getConsumerListByGroup);
+    reg(Code.CONSUMER_SEND_MSG_BACK, createSendBackProcessor(rt));
+    reg(Code.END_TRANSACTION, transactions.endTransaction);
+    reg(Code.LOCK_BATCH_MQ, locks.lock);
+    reg(Code.UNLOCK_BATCH_MQ, locks.unlock);
+    reg(Code.QUERY_MESSAGE, queryMessage(rt));
+    reg(Code.VIEW_MESSAGE_BY_ID, viewMessageById(rt));
+    reg(Code.GET_ALL_DELAY_OFFSET, async (req) =>
+      createResponse(req, ResponseCode.SUCCESS, { body: Buffer.from(schedule.encode(), 'utf8') }),
+    );
     reg(Code.UPDATE_AND_CREATE_TOPIC, admin.updateAndCreateTopic(rt));
     reg(Code.DELETE_TOPIC_IN_BROKER, admin.deleteTopicInBroker(rt));
     reg(Code.GET_ALL_TOPIC_CONFIG, admin.getAllTopicConfig(rt));
@@ -340,7 +399,15 @@ export class Broker {
     reg(Code.CLONE_GROUP_OFFSET, admin.cloneGroupOffset(rt));
     reg(Code.INVOKE_BROKER_TO_RESET_OFFSET, admin.resetOffset(rt));
     reg(Code.GET_CONSUMER_RUNNING_INFO, admin.getConsumerRunningInfo(rt));
-    reg(Code.GET_BROKER_RUNTIME_INFO, admin.getBrokerRuntimeInfo(rt, this.bootTimestamp));
+    reg(
+      Code.GET_BROKER_RUNTIME_INFO,
+      admin.getBrokerRuntimeInfo(rt, this.bootTimestamp, () => {
+        const extra: Record<string, string> = {};
+        for (const p of schedule.progress())
+          extra[`scheduleMessageOffset_${p.level}`] = `${p.delivered},${p.max}`;
+        return extra;
+      }),
+    );
     reg(Code.GET_BROKER_CONFIG, async (req) => this.getBrokerConfig(req));
     reg(Code.UPDATE_BROKER_CONFIG, async (req) => this.updateBrokerConfig(req));
     for (const [code, factory] of Object.entries(this.options.processors ?? {}))
@@ -392,6 +459,12 @@ export class Broker {
     if (this.registrar) await this.registrar.stop();
     await this.server.close();
     await this.client.close();
+    await this.schedule
+      ?.stop()
+      .catch((err) => this.logger.error('stopping the schedule service failed', { error: err }));
+    await this.transactions
+      ?.stop()
+      .catch((err) => this.logger.error('stopping the transaction service failed', { error: err }));
     if (wasStarted && this.runtime) {
       const rt = this.runtime;
       await rt.offsets

@@ -13,6 +13,16 @@ describe('consume stats', () => {
     expect(consumeStatsTopics(undefined, ['A'], new Set())).toEqual(['A']);
   });
 
+  it("adds the group's retry and DLQ topics when no topic is asked for", () => {
+    expect(consumeStatsTopics(undefined, ['A', '%RETRY%G'], new Set(['A']), ['%RETRY%G', '%DLQ%G'])).toEqual([
+      'A',
+      '%RETRY%G',
+      '%DLQ%G',
+    ]);
+    expect(consumeStatsTopics(undefined, [], undefined, ['%DLQ%G'])).toEqual(['%DLQ%G']);
+    expect(consumeStatsTopics('A', ['A'], undefined, ['%DLQ%G'])).toEqual(['A']);
+  });
+
   it('sums lag over queues', () => {
     expect(
       totalDiff([

@@ -20,16 +20,23 @@ export interface QueueConsumeProgress extends OffsetWrapper {
 
 /**
  * Topics a consume-stats answer covers: the requested one, else every topic the group stored
- * offsets for, minus topics the group does not subscribe to now when it has live subscriptions.
+ * offsets for, minus topics the group does not subscribe to now when it has live subscriptions,
+ * plus the group's own retry and DLQ topics when they exist (`groupTopics`), so their depth shows
+ * even before anyone consumed them. Rows of `%DLQ%` topics count dead letters, not lag to scale for.
  */
 export function consumeStatsTopics(
   requestTopic: string | undefined,
   offsetTopics: readonly string[],
   liveSubscriptionTopics: ReadonlySet<string> | undefined,
+  groupTopics: readonly string[] = [],
 ): string[] {
   if (requestTopic !== undefined && requestTopic !== '') return [requestTopic];
-  if (!liveSubscriptionTopics || liveSubscriptionTopics.size === 0) return [...offsetTopics];
-  return offsetTopics.filter((t) => liveSubscriptionTopics.has(t));
+  const topics =
+    !liveSubscriptionTopics || liveSubscriptionTopics.size === 0
+      ? [...offsetTopics]
+      : offsetTopics.filter((t) => liveSubscriptionTopics.has(t));
+  for (const t of groupTopics) if (!topics.includes(t)) topics.push(t);
+  return topics;
 }
 
 /** Σ(brokerOffset − consumerOffset) over the queues: the group's lag. */

@@ -20,6 +20,9 @@ export class BrokerMetrics {
   readonly putLatency: Histogram;
   readonly sendErrors: Counter<'code'>;
   readonly requests: Counter<'code'>;
+  readonly sentBack: Counter<'group' | 'target'>;
+  readonly scheduledDelivered: Counter<'level'>;
+  readonly transactions: Counter<'outcome'>;
 
   constructor(sources: BrokerMetricSources) {
     const registers = [this.registry];
@@ -63,6 +66,24 @@ export class BrokerMetrics {
       name: 'bolide_broker_requests_total',
       help: 'Requests handled by the broker, by request code name',
       labelNames: ['code'],
+      registers,
+    });
+    this.sentBack = new Counter({
+      name: 'bolide_messages_sent_back_total',
+      help: 'Messages given back by consumers, by group and target (retry or dlq)',
+      labelNames: ['group', 'target'],
+      registers,
+    });
+    this.scheduledDelivered = new Counter({
+      name: 'bolide_scheduled_messages_delivered_total',
+      help: 'Delayed messages moved to their real topic when due, by delay level',
+      labelNames: ['level'],
+      registers,
+    });
+    this.transactions = new Counter({
+      name: 'bolide_transactions_total',
+      help: 'Transactional message outcomes: commit, rollback, check (check-back sent), discard',
+      labelNames: ['outcome'],
       registers,
     });
     new Gauge({

@@ -6,7 +6,9 @@ import type { RemotingCommand } from '../protocol/index.js';
 import type { HostAddress, MessageStore } from '../store/index.js';
 import type { BrokerStats } from './broker-stats.js';
 import type { ConsumerManager, ProducerManager } from './client-manager.js';
+import type { ConfigFiles } from './config-files.js';
 import type { ConsumerOffsetManager } from './consumer-offset-manager.js';
+import type { DelayLevelTable } from './delay-levels.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { SubscriptionGroupManager } from './subscription-group-manager.js';
 import type { TopicConfigManager } from './topic-config-manager.js';
@@ -21,6 +23,10 @@ export interface BrokerRuntime {
   readonly consumers: ConsumerManager;
   readonly producers: ProducerManager;
   readonly stats: BrokerStats;
+  /** The broker's JSON files (`<storePathRootDir>/config`). */
+  readonly files: ConfigFiles;
+  /** The `messageDelayLevel` table (fixed for the broker's lifetime, like the store's). */
+  readonly delayLevels: DelayLevelTable;
   readonly metrics: BrokerMetrics;
   /** The address clients and name servers use ("ip:port"), also the records' store host. */
   readonly brokerAddr: string;

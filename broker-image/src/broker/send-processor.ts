@@ -18,10 +18,13 @@ import {
   MessageSysFlag,
   Perm,
   RETRY_GROUP_TOPIC_PREFIX,
+  TRANS_HALF_TOPIC,
   VERSION_HONOURING_MAX_RECONSUME,
 } from './constants.js';
+import { isDelayable, requestedDelay, toScheduled } from './delay-levels.js';
 import type { BrokerRuntime } from './runtime.js';
 import { isSendForbidden, topicNameProblem } from './topic-validation.js';
+import { toHalfMessage } from './transaction-messages.js';
 
 const SEND_HEADER = {
   producerGroup: 'string',
@@ -205,19 +208,13 @@ async function handleSend(
     }
   }
 
-  if (
+  const half =
     properties.get(MessageProperty.TRAN_MSG) === 'true' ||
-    (h.sysFlag & MessageSysFlag.TRANSACTION_MASK) !== 0
-  ) {
-    if (rt.config.rejectTransactionMessage) {
-      return fail(
-        ResponseCode.NO_PERMISSION,
-        `the broker[${rt.brokerAddr}] sending transaction message is forbidden`,
-      );
-    }
+    (h.sysFlag & MessageSysFlag.TRANSACTION_MASK) === MessageSysFlag.TRANSACTION_PREPARED;
+  if (half && rt.config.rejectTransactionMessage) {
     return fail(
       ResponseCode.NO_PERMISSION,
-      `the broker[${rt.brokerAddr}] does not support transactional messages yet`,
+      `the broker[${rt.brokerAddr}] sending transaction message is forbidden`,
     );
   }
 
@@ -231,6 +228,7 @@ async function handleSend(
   let result: PutResult;
   let messageCount = 1;
   if (kind === 'batch') {
+    if (half) return fail(ResponseCode.MESSAGE_ILLEGAL, 'batch messages cannot be transactional');
     if (properties.has(MessageProperty.DELAY) && Number(properties.get(MessageProperty.DELAY)) > 0) {
       return fail(ResponseCode.MESSAGE_ILLEGAL, 'batch messages do not support delay levels');
     }
@@ -262,7 +260,9 @@ async function handleSend(
     messageCount = messages.length;
     result = await rt.store.putMessages(messages);
   } else {
-    result = await rt.store.putMessage({
+    const delay = requestedDelay(properties.get(MessageProperty.DELAY), rt.delayLevels);
+    if ('problem' in delay) return fail(ResponseCode.MESSAGE_ILLEGAL, delay.problem);
+    let msg: MessageToStore = {
       topic,
       queueId,
       flag: h.flag,
@@ -273,7 +273,15 @@ async function handleSend(
       bornHost,
       reconsumeTimes,
       preparedTransactionOffset: 0n,
-    });
+    };
+    if (half) {
+      const halfTopic = await rt.topics.createIfAbsent(TRANS_HALF_TOPIC, 1, Perm.READ | Perm.WRITE, 0, now);
+      if (!halfTopic.config) return fail(ResponseCode.SYSTEM_ERROR, `topic[${TRANS_HALF_TOPIC}] not exist`);
+      msg = toHalfMessage(msg);
+    } else if (delay.level > 0 && isDelayable(sysFlag)) {
+      msg = toScheduled(msg, delay.level);
+    }
+    result = await rt.store.putMessage(msg);
   }
 
   const stored = result.status === 'PUT_OK' || result.status === 'FLUSH_DISK_TIMEOUT';

@@ -67,10 +67,18 @@ export class SubscriptionGroupManager {
   private readonly table = new Map<string, SubscriptionGroupConfig>();
   private version: DataVersion;
   private readonly files: ConfigFiles;
-  private readonly autoCreate: boolean;
+  private readonly autoCreate: () => boolean;
+  private readonly retryMaxTimesOfNewGroups: () => number;
 
-  constructor(autoCreate: boolean, files: ConfigFiles, now: number) {
-    this.autoCreate = autoCreate;
+  /** `retryMaxTimesOfNewGroups`: retryMaxTimes of groups created on first use (broker `maxReconsumeTimes`). */
+  constructor(
+    autoCreate: boolean | (() => boolean),
+    files: ConfigFiles,
+    now: number,
+    retryMaxTimesOfNewGroups = () => 16,
+  ) {
+    this.autoCreate = typeof autoCreate === 'function' ? autoCreate : () => autoCreate;
+    this.retryMaxTimesOfNewGroups = retryMaxTimesOfNewGroups;
     this.files = files;
     this.version = initialDataVersion(now);
     for (const group of PRECREATED_GROUPS) this.table.set(group, defaultSubscriptionGroup(group));
@@ -110,8 +118,8 @@ export class SubscriptionGroupManager {
   /** The group, created with defaults when auto-creation is on; undefined otherwise. */
   async findOrCreate(group: string, now: number): Promise<SubscriptionGroupConfig | undefined> {
     const existing = this.table.get(group);
-    if (existing || !this.autoCreate) return existing;
-    const config = defaultSubscriptionGroup(group);
+    if (existing || !this.autoCreate()) return existing;
+    const config = { ...defaultSubscriptionGroup(group), retryMaxTimes: this.retryMaxTimesOfNewGroups() };
     this.table.set(group, config);
     this.version = nextDataVersion(this.version, now);
     await this.persist();

@@ -52,6 +52,14 @@ export interface BrokerConfig {
   regionId: string;
   traceOn: boolean;
   messageDelayLevel: string;
+  /** retryMaxTimes of subscription groups the broker creates on first use (Java: 16). */
+  maxReconsumeTimes: number;
+  /** A half message older than this (ms) without an outcome is checked back with its producer. */
+  transactionTimeOut: number;
+  /** Check-backs per half message before it is discarded. */
+  transactionCheckMax: number;
+  /** How often (ms) half messages are scanned for check-backs. */
+  transactionCheckInterval: number;
   enablePropertyFilter: boolean;
   rejectTransactionMessage: boolean;
   flushConsumerOffsetInterval: number;
@@ -170,6 +178,10 @@ export function brokerConfigSchema(home = homedir()): ConfigSchema<BrokerConfig>
       doc: 'delay levels',
       check: checkDelayLevels,
     },
+    maxReconsumeTimes: { type: 'int', default: 16, min: 0, max: 2147483647, doc: 'deliveries' },
+    transactionTimeOut: { type: 'int', default: 6000, min: 0, doc: 'ms' },
+    transactionCheckMax: { type: 'int', default: 15, min: 1, max: 1000, doc: 'check-backs' },
+    transactionCheckInterval: { type: 'int', default: 60_000, min: 100, doc: 'ms' },
     enablePropertyFilter: { type: 'bool', default: false, doc: '' },
     rejectTransactionMessage: { type: 'bool', default: false, doc: '' },
     flushConsumerOffsetInterval: { type: 'int', default: 5000, min: 100, doc: 'ms' },
@@ -238,9 +250,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   'serverSocketRcvBufSize',
   'clientWorkerThreads',
   'listenPortVip',
-  'transactionCheckInterval',
-  'transactionTimeOut',
-  'transactionCheckMax',
 ]);
 
 export function loadBrokerConfig(sources: ConfigSources, home?: string): LoadedConfig<BrokerConfig> {

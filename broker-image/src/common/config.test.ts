@@ -99,6 +99,38 @@ describe('loadBrokerConfig', () => {
     expect(origins.namesrvAddr).toBe('env NAMESRV_ADDR');
   });
 
+  it('reads the retry, delay and transaction keys and validates them', () => {
+    const defaults = loadBrokerConfig({}).config;
+    expect(defaults).toMatchObject({
+      messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
+      maxReconsumeTimes: 16,
+      transactionTimeOut: 6000,
+      transactionCheckMax: 15,
+      transactionCheckInterval: 60_000,
+    });
+    const text = [
+      'messageDelayLevel=1s 1s 2s',
+      'maxReconsumeTimes=3',
+      'transactionTimeOut=100',
+      'transactionCheckMax=2',
+      'transactionCheckInterval=500',
+    ].join('\n');
+    const { config, warnings } = loadBrokerConfig({ file: { name: 'broker.conf', text } });
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      messageDelayLevel: '1s 1s 2s',
+      maxReconsumeTimes: 3,
+      transactionTimeOut: 100,
+      transactionCheckMax: 2,
+      transactionCheckInterval: 500,
+    });
+    const bad =
+      'messageDelayLevel=1s 2x\nmaxReconsumeTimes=-1\ntransactionCheckMax=0\ntransactionCheckInterval=5';
+    expect(() => loadBrokerConfig({ file: { name: 'broker.conf', text: bad } })).toThrow(
+      /messageDelayLevel[\s\S]*maxReconsumeTimes[\s\S]*transactionCheckMax[\s\S]*transactionCheckInterval/,
+    );
+  });
+
   it('rejects a bad environment value naming the variable', () => {
     expect(() => loadBrokerConfig({ env: { BOLIDE_BROKER_ID: '-1' } })).toThrow(
       /brokerId="-1" \(env BOLIDE_BROKER_ID\)/,
