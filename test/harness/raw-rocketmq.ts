@@ -18,6 +18,8 @@ export interface SendOptions {
   defaultTopic?: string;
   reconsumeTimes?: number;
   maxReconsumeTimes?: number;
+  /** Message sysFlag (e.g. 4 for a transactional half message). */
+  sysFlag?: number;
 }
 
 export interface PullOptions {
@@ -70,7 +72,7 @@ export class RawRocketMQ {
       c: options.defaultTopic ?? 'TBW102',
       d: '4',
       e: String(options.queueId ?? -1),
-      f: '0',
+      f: String(options.sysFlag ?? 0),
       g: String(Date.now()),
       h: '0',
       i: Object.entries(props)
