@@ -156,7 +156,7 @@ describe('helm/bolide chart', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ logLevel: 'loud' }, /logLevel/],
       [{ imag: { tag: 'x' } }, /imag/],
-      [{ watchNamespaces: ['Not_A_Namespace'] }, /watchNamespaces/],
+      [{ watchNamespace: 'Not_A_Namespace' }, /watchNamespace/],
       [{ http: { port: 80 } }, /http\.port/],
       [{ alerts: { prometheusRule: { consumerGroupLag: { for: '5 minutes' } } } }, /consumerGroupLag\.for/],
       [{ alerts: { prometheusRule: { brokerDisk: { threshold: 85 } } } }, /brokerDisk\.threshold/],
@@ -240,7 +240,11 @@ describe('helm/bolide chart', () => {
       container.env.map((e: { name: string; value?: string }) => [e.name, e.value]),
     );
     expect(env.BOLIDE_BROKER_IMAGE).toBe(`bolide/broker:${meta.appVersion}`);
-    expect(env.BOLIDE_WATCH_NAMESPACES).toBe('');
+    expect(env.BOLIDE_WATCH_NAMESPACE).toBe('');
+    expect(env.BOLIDE_METRICS_PORT).toBe('8080');
+    expect(env.BOLIDE_LEADER_ELECT).toBe('true');
+    expect(env.BOLIDE_LEASE_NAME).toBe('bolide-leader');
+    expect(env.BOLIDE_LOG_LEVEL).toBe('info');
   });
 
   it('grants exactly the rules of operator/src/kube/rbac.ts: cluster-wide, except leases in the release namespace', () => {
@@ -265,10 +269,10 @@ describe('helm/bolide chart', () => {
     expect(find(defaults, 'RoleBinding').subjects).toEqual([subject]);
   });
 
-  it('with watchNamespaces binds the same ClusterRole per namespace and tells the operator', () => {
+  it('with watchNamespace binds the same ClusterRole in that namespace only and tells the operator', () => {
     expect(all(full, 'ClusterRoleBinding')).toEqual([]);
     const watched = all(full, 'RoleBinding').filter((b) => b.roleRef.kind === 'ClusterRole');
-    expect(watched.map((b) => b.metadata.namespace).sort()).toEqual(['apps', 'team-b']);
+    expect(watched.map((b) => b.metadata.namespace)).toEqual(['apps']);
     for (const binding of watched) {
       expect(binding.roleRef.name).toBe('mq-operator');
       expect(binding.subjects).toEqual([
@@ -282,10 +286,9 @@ describe('helm/bolide chart', () => {
     });
     const container = find(full, 'Deployment').spec.template.spec.containers[0];
     const env = new Map(container.env.map((e: { name: string }) => [e.name, e]));
-    expect(env.get('BOLIDE_WATCH_NAMESPACES')).toEqual({
-      name: 'BOLIDE_WATCH_NAMESPACES',
-      value: 'apps,team-b',
-    });
+    expect(env.get('BOLIDE_WATCH_NAMESPACE')).toEqual({ name: 'BOLIDE_WATCH_NAMESPACE', value: 'apps' });
+    expect(env.get('BOLIDE_LEASE_NAME')).toEqual({ name: 'BOLIDE_LEASE_NAME', value: 'mq-leader' });
+    expect(env.get('BOLIDE_METRICS_PORT')).toEqual({ name: 'BOLIDE_METRICS_PORT', value: '9090' });
     expect(env.get('BOLIDE_ALERT_TOKEN')).toEqual({
       name: 'BOLIDE_ALERT_TOKEN',
       valueFrom: { secretKeyRef: { name: 'bolide-alerts', key: 'token' } },
@@ -319,7 +322,7 @@ describe('helm/bolide chart', () => {
     expect(matches(standardLabels('demo', 'name-server'))).toBe(true);
     expect(matches(standardLabels('demo', 'client'))).toBe(false);
     expect(matches(podLabels)).toBe(false);
-    expect(podMonitor.spec.namespaceSelector).toEqual({ matchNames: ['apps', 'team-b'] });
+    expect(podMonitor.spec.namespaceSelector).toEqual({ matchNames: ['apps'] });
     expect(podMonitor.spec.podMetricsEndpoints[0].port).toBe('http');
   });
 
@@ -337,7 +340,7 @@ describe('helm/bolide chart', () => {
     );
     const lag = rules.find((r) => r.alert === 'BolideConsumerGroupLagHigh')!;
     expect(lag.expr).toMatch(/^max by \(namespace, consumergroup\) \(.*\) > 2500$/);
-    expect(lag.expr).toContain('namespace=~"apps|team-b"');
+    expect(lag.expr).toContain('namespace="apps"');
     expect(lag.for).toBe('3m');
     expect(lag.labels).toMatchObject({ bolide_route: 'operator', team: 'messaging' });
     const dlq = rules.find((r) => r.alert === 'BolideDeadLettersGrowing')!;

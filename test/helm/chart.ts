@@ -106,8 +106,9 @@ export function chartDefaults(): ChartValues {
 export const ALL_FEATURES: ChartValues = {
   fullnameOverride: 'mq-operator',
   replicaCount: 2,
-  watchNamespaces: ['apps', 'team-b'],
-  logLevel: 'debug',
+  watchNamespace: 'apps',
+  logLevel: 'silent',
+  leaderElection: { enabled: true, leaseName: 'mq-leader' },
   image: { repository: 'registry.example/bolide/operator', tag: '1.2.3', pullPolicy: 'Always' },
   brokerImage: { repository: 'registry.example/bolide/broker', tag: '1.2.3' },
   imagePullSecrets: [{ name: 'regcred' }],

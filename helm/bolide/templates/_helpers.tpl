@@ -76,5 +76,5 @@ app.kubernetes.io/component: operator
 
 {{/* The lease the operator replicas compete for (in the release namespace). */}}
 {{- define "bolide.leaseName" -}}
-{{- printf "%s-leader" (include "bolide.fullname" .) }}
+{{- default (printf "%s-leader" (include "bolide.fullname" .)) .Values.leaderElection.leaseName }}
 {{- end }}
