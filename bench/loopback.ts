@@ -68,6 +68,9 @@ const server = net.createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => {});
 });
 server.listen(0, '127.0.0.1', () => process.stdout.write('PORT ' + server.address().port + '\\n'));
+// Exit with the parent: it holds our stdin open.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 `;
 
 interface RunningServer {
@@ -77,7 +80,7 @@ interface RunningServer {
 
 async function startChildServer(responseBytes: number): Promise<RunningServer> {
   const child: ChildProcess = spawn(process.execPath, ['-e', SERVER_SOURCE, String(responseBytes)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

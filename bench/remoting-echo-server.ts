@@ -19,6 +19,9 @@ server.registerProcessor(RequestCode.SEND_MESSAGE_V2, async (request) =>
 );
 const port = await server.listen(0, '127.0.0.1');
 process.stdout.write(`PORT ${port}\n`);
+// Exit with the parent: it holds our stdin open.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
 process.on('SIGTERM', () => {
   server.close().then(() => process.exit(0));
 });

@@ -4,6 +4,7 @@
 //   node --import tsx bench/remoting.ts [--body-bytes 1024] [--concurrency 32] [--duration-ms 5000]
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,8 @@ const concurrency = Number(values.concurrency);
 const durationMs = Number(values['duration-ms']);
 const serializeType = values.serialize === 'ROCKETMQ' ? 'ROCKETMQ' : 'JSON';
 
+const body = Buffer.alloc(bodyBytes, 0x61);
+
 function sendRequest() {
   return createRequest(RequestCode.SEND_MESSAGE_V2, {
     serializeType,
@@ -46,19 +49,35 @@ function sendRequest() {
       k: false,
       m: false,
     }),
-    body: Buffer.alloc(bodyBytes, 0x61),
+    body,
   });
 }
 
-async function measureRemoting(): Promise<{
+/** CPU time (user + system) a process has used, in µs, from /proc (Linux); 0 elsewhere. */
+function processCpuMicros(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after "pid (comm) ".
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+interface RemotingResult {
   msgsPerSec: number;
   p50Ms: number;
   p99Ms: number;
   responseBytes: number;
-}> {
+  clientCpuMicrosPerMsg: number;
+  serverCpuMicrosPerMsg: number;
+}
+
+async function measureRemoting(): Promise<RemotingResult> {
   const here = dirname(fileURLToPath(import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'remoting-echo-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdin is a pipe the child watches: if this process dies, the server goes too.
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -83,7 +102,7 @@ async function measureRemoting(): Promise<{
       if (measuring) {
         completed++;
         latencies.push(performance.now() - started);
-        responseBytes = encodeCommand(response).length;
+        if (responseBytes === 0) responseBytes = encodeCommand(response).length;
       }
     }
   };
@@ -91,9 +110,13 @@ async function measureRemoting(): Promise<{
   await new Promise((resolve) => setTimeout(resolve, 1000));
   measuring = true;
   const started = performance.now();
+  const clientCpu = process.cpuUsage();
+  const serverCpu = processCpuMicros(child.pid ?? 0);
   await new Promise((resolve) => setTimeout(resolve, durationMs));
   measuring = false;
   const elapsed = performance.now() - started;
+  const clientUsed = process.cpuUsage(clientCpu);
+  const serverUsed = processCpuMicros(child.pid ?? 0) - serverCpu;
   running = false;
   await Promise.all(workers);
   await client.close();
@@ -106,6 +129,9 @@ async function measureRemoting(): Promise<{
     p50Ms: at(50),
     p99Ms: at(99),
     responseBytes,
+    // CPU per message stays meaningful when the machine is shared; wall-clock rates do not.
+    clientCpuMicrosPerMsg: Number(((clientUsed.user + clientUsed.system) / completed).toFixed(2)),
+    serverCpuMicrosPerMsg: Number((serverUsed / completed).toFixed(2)),
   };
 }
 
@@ -138,6 +164,8 @@ console.log(
     loopback_limit_msgs_per_s: loopback.msgsPerSec,
     remoting_msgs_per_s: remoting.msgsPerSec,
     remoting_p99_ms: remoting.p99Ms,
+    remoting_client_cpu_us_per_msg: remoting.clientCpuMicrosPerMsg,
+    remoting_server_cpu_us_per_msg: remoting.serverCpuMicrosPerMsg,
     remoting_vs_loopback: Number((remoting.msgsPerSec / loopback.msgsPerSec).toFixed(3)),
   }),
 );
