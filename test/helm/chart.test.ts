@@ -55,9 +55,6 @@ function validateSchema(object: KubeObject): void {
   }
 }
 
-/** Per-ConsumerGroup lag exported by the operator's autoscaler (issue 6), labels namespace + consumergroup. */
-const PENDING_AUTOSCALER_METRIC = 'bolide_consumergroup_lag';
-
 /** Parses PromQL; returns the metric names it selects. Throws on syntax errors. */
 function promqlMetrics(expr: string): string[] {
   const tree = promql.parse(expr);
@@ -348,8 +345,8 @@ describe('helm/bolide chart', () => {
     const registered = registeredMetrics();
     for (const r of rules) {
       for (const name of promqlMetrics(r.expr)) {
-        // kubelet_* comes from the kubelet; bolide_consumergroup_lag from the autoscaler (issue 6).
-        if (name.startsWith('kubelet_') || name === PENDING_AUTOSCALER_METRIC) continue;
+        // kubelet_* comes from the kubelet; everything else from this repository's code.
+        if (name.startsWith('kubelet_')) continue;
         expect(exposes(registered, name), `${r.alert} uses ${name}`).toBe(true);
       }
       expect(r.annotations.summary).toContain('{{ $labels.namespace }}');
@@ -381,14 +378,13 @@ describe('helm/bolide chart', () => {
     const used = new Set<string>();
     for (const expr of exprs) {
       // Grafana variables become plausible values before parsing.
-      const concrete = expr.replaceAll('$__rate_interval', '1m').replace(/\$\w+/g, 'x');
+      const concrete = expr.replace(/\$__(rate_interval|range|interval)\b/g, '1m').replace(/\$\w+/g, 'x');
       for (const name of promqlMetrics(concrete)) used.add(name);
     }
     const ours = [...used].filter((n) => n.startsWith('bolide_'));
     expect(ours.length).toBeGreaterThan(8);
     const missing = ours.filter((n) => !exposes(registered, n));
-    // The autoscaler's lag metric (issue 6) may not exist yet; everything else must exist now.
-    expect(missing.filter((n) => n !== PENDING_AUTOSCALER_METRIC)).toEqual([]);
+    expect(missing).toEqual([]);
     // Each panel variable the queries use is defined.
     const variables = new Set(dashboard.templating.list.map((v: { name: string }) => v.name));
     for (const expr of exprs) {
