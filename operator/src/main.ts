@@ -20,6 +20,14 @@ import {
   VERSION,
 } from './api/index.js';
 import {
+  AutoscaleMetrics,
+  alertHandler,
+  ConsumeStatsReader,
+  createAutoscaler,
+  kubeScaleTarget,
+  readAlertToken,
+} from './autoscale/index.js';
+import {
   createBrokerClusterReconciler,
   createConsumerGroupReconciler,
   createTopicReconciler,
@@ -69,6 +77,8 @@ export const USAGE = `Usage: bolide-operator [options]
   --endpoint-overrides JSON dev/test seam: '{"ns/cluster": {"nameServers": [...], "masters":
                             [{"brokerName": "b", "address": "host:port"}]}}', or @file
                             (env BOLIDE_ENDPOINT_OVERRIDES); admin calls for that cluster go there
+  Alertmanager webhooks (POST /alerts) need the bearer token in BOLIDE_ALERT_TOKEN or the file
+  named by BOLIDE_ALERT_TOKEN_FILE, when one is set.
   --log-level LEVEL         info (default) or silent
   -h, --help
 `;
@@ -90,6 +100,8 @@ export interface OperatorOptions {
   resyncMs: number;
   adminTimeoutMs: number;
   endpointOverrides: Map<string, EndpointOverride>;
+  /** Bearer token POST /alerts requires (BOLIDE_ALERT_TOKEN or BOLIDE_ALERT_TOKEN_FILE); none = open. */
+  alertToken?: string;
   /** Backoff of failed reconciles: first retry delay and the cap. Defaults 50 ms and 5 min. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -192,6 +204,7 @@ export function parseOperatorOptions(
     endpointOverrides: parseEndpointOverrides(
       overridesText(values['endpoint-overrides'] ?? env.BOLIDE_ENDPOINT_OVERRIDES),
     ),
+    alertToken: readAlertToken(env),
     logger: logLevel === 'silent' ? silentLogger() : jsonLogger('bolide-operator'),
   };
 }
@@ -248,11 +261,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   metrics.registerQueue('BrokerCluster', () => clusterQueue.len());
   metrics.registerQueue('Topic', () => topicQueue.len());
   metrics.registerQueue('ConsumerGroup', () => groupQueue.len());
+  const autoscaleQueue = newQueue();
+  metrics.registerQueue('Autoscaler', () => autoscaleQueue.len());
 
   // Primaries: their own status writes do not wake them.
   clusters.addEventHandler(ignoreStatusOnlyUpdates(enqueueObject(clusterQueue)));
   topics.addEventHandler(ignoreStatusOnlyUpdates(enqueueObject(topicQueue)));
   groups.addEventHandler(ignoreStatusOnlyUpdates(enqueueObject(groupQueue)));
+  groups.addEventHandler(ignoreStatusOnlyUpdates(enqueueObject(autoscaleQueue)));
   // Owned children: any change (drift, StatefulSet status) wakes the owning cluster.
   for (const informer of children) {
     informer.addEventHandler(enqueueOwner(clusterQueue, { group: GROUP, kind: BROKER_CLUSTER_KIND }));
@@ -317,6 +333,30 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       reconcile: createConsumerGroupReconciler({ ...brokerSide, objects: groups }),
     },
   ];
+  // Lag measurement and autoscaling of ConsumerGroups (operator/src/autoscale).
+  const lagReader = new ConsumeStatsReader({ requestTimeoutMs: options.adminTimeoutMs });
+  const autoscaler = createAutoscaler({
+    groups,
+    topics,
+    clusters,
+    overrides: options.endpointOverrides,
+    lag: lagReader,
+    scale: kubeScaleTarget(client),
+    admin,
+    kube,
+    events,
+    observer: new AutoscaleMetrics(metrics.registry),
+    now,
+    onError: (key, what, err) =>
+      logger.warn('autoscaler', { key, what, error: err instanceof Error ? err : String(err) }),
+  });
+  controllers.push({
+    name: 'Autoscaler',
+    queue: autoscaleQueue,
+    concurrency: 4,
+    reconcile: autoscaler.reconcile,
+  });
+
   const loops = controllers.map(
     (c) =>
       new ReconcileLoop({
@@ -389,6 +429,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       healthy: () => !stopping,
       ready: () => informers.every((i) => i.hasSynced()),
     });
+    // Every replica takes webhooks; a non-leader answers 503 so Alertmanager retries elsewhere.
+    http.mountAlerts(
+      alertHandler({
+        enqueue: (key) => autoscaleQueue.add(key),
+        isLeader: () => loopsRunning,
+        onAlert: (keys) => logger.info('alert received', { groups: keys }),
+      }),
+      { bearerToken: options.alertToken },
+    );
     httpPort = (await http.listen(options.metricsPort, options.metricsHost)).port;
   }
 
@@ -409,7 +458,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await stopLoops();
       if (elector) await elector.stop();
       await Promise.all(informers.map((i) => i.stop()));
-      await admin.close();
+      await Promise.all([admin.close(), lagReader.close()]);
       if (http) await http.close();
       client.close();
       logger.info('stopped', { identity: options.identity });
