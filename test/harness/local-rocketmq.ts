@@ -40,6 +40,8 @@ export interface StandaloneOptions {
   log?: boolean;
   /** Child-process mode: extra environment variables. */
   env?: Record<string, string>;
+  /** Child-process mode: extra node options before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export interface LocalRocketMQ {
@@ -125,6 +127,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   }
 
   const argv = [
+    ...(options.nodeArgs ?? []),
     '--import',
     'tsx',
     MAIN_TS,
