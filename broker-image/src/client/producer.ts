@@ -96,6 +96,8 @@ interface PreparedMessage {
   sysFlag: number;
   flag: number;
   properties: Record<string, string>;
+  /** `properties` in wire form, encoded once per message (the hot path sends it as is). */
+  encodedProperties: string;
   uniqKey: string;
 }
 
@@ -266,7 +268,7 @@ export class Producer implements ClientMember {
       items.map((p) => ({
         flag: p.flag,
         body: p.body,
-        properties: encodeProperties(p.properties),
+        properties: p.encodedProperties,
       })),
     );
     if (body.length > this.maxMessageSize) {
@@ -274,12 +276,14 @@ export class Producer implements ClientMember {
         `the batch body size ${body.length} is over the max value ${this.maxMessageSize}`,
       );
     }
+    const batchProperties = { [MessageProperty.WAIT]: msgs[0].waitStoreMsgOK === false ? 'false' : 'true' };
     const batch: PreparedMessage = {
       topic,
       body,
       sysFlag: 0,
       flag: 0,
-      properties: { [MessageProperty.WAIT]: msgs[0].waitStoreMsgOK === false ? 'false' : 'true' },
+      properties: batchProperties,
+      encodedProperties: encodeProperties(batchProperties),
       uniqKey: items.map((p) => p.uniqKey).join(','),
     };
     return this.sendWithRetries(
@@ -325,9 +329,9 @@ export class Producer implements ClientMember {
         sysFlag |= MessageSysFlag.COMPRESSED | MessageSysFlag.ZLIB_TYPE;
       }
     }
-    // Encode once now so a bad property fails before any network call.
-    encodeProperties(properties);
-    return { topic: msg.topic, body, sysFlag, flag: msg.flag ?? 0, properties, uniqKey };
+    // Encoded now so a bad property fails before any network call; sends reuse the result.
+    const encodedProperties = encodeProperties(properties);
+    return { topic: msg.topic, body, sysFlag, flag: msg.flag ?? 0, properties, encodedProperties, uniqKey };
   }
 
   private async findPublishInfo(topic: string): Promise<TopicPublishInfo> {
@@ -367,10 +371,12 @@ export class Producer implements ClientMember {
   }
 
   private buildSendCommand(p: PreparedMessage, mq: MessageQueue, batch: boolean): RemotingCommand {
-    const properties = { ...p.properties };
+    let encodedProperties = p.encodedProperties;
     let reconsumeTimes: number | undefined;
     let maxReconsumeTimes: number | undefined;
     if (mq.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+      // Retry sends move two properties into header fields, so they need their own encoding.
+      const properties = { ...p.properties };
       if (properties[MessageProperty.RECONSUME_TIME] !== undefined) {
         reconsumeTimes = Number(properties[MessageProperty.RECONSUME_TIME]);
         delete properties[MessageProperty.RECONSUME_TIME];
@@ -379,6 +385,7 @@ export class Producer implements ClientMember {
         maxReconsumeTimes = Number(properties[MessageProperty.MAX_RECONSUME_TIMES]);
         delete properties[MessageProperty.MAX_RECONSUME_TIMES];
       }
+      encodedProperties = encodeProperties(properties);
     }
     const v1: Record<string, HeaderValue> = {
       producerGroup: this.group,
@@ -389,7 +396,7 @@ export class Producer implements ClientMember {
       sysFlag: p.sysFlag,
       bornTimestamp: Date.now(),
       flag: p.flag,
-      properties: encodeProperties(properties),
+      properties: encodedProperties,
       reconsumeTimes: reconsumeTimes ?? 0,
       unitMode: false,
       maxReconsumeTimes,
