@@ -21,7 +21,7 @@ describe('AutoscaleMetrics', () => {
     m.replicas('shop', 'billing', 2, 3);
     m.scaled('shop', 'billing', 'up');
     m.scaled('shop', 'billing', 'up');
-    m.queuesGrown('shop', 'billing', 'orders', 8);
+    m.queuesGrown('shop', 'billing', 'orders');
     let text = await registry.metrics();
     expect(text).toContain('bolide_consumergroup_lag{namespace="shop",consumergroup="billing"} 12');
     expect(text).toContain(
