@@ -3,9 +3,15 @@
 // it back when due, and after maxReconsumeTimes it lands in %DLQ%<group> with its original
 // topic, keys and ids. Short delay levels are configured so the gaps are seconds.
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Broker } from '../../broker-image/src/broker/index.js';
 import { Producer, PushConsumer } from '../../broker-image/src/client/index.js';
-import { parseBodyJson, ResponseCode } from '../../broker-image/src/protocol/index.js';
+import { loadBrokerConfig, silentLogger } from '../../broker-image/src/common/index.js';
+import { createResponse, parseBodyJson, ResponseCode } from '../../broker-image/src/protocol/index.js';
+import { RemotingServer } from '../../broker-image/src/remoting/index.js';
 import { parseOffsetMessageId } from '../../broker-image/src/store/message-id.js';
 import type { StoredRecord } from '../../broker-image/src/store/record-codec.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
@@ -90,6 +96,59 @@ describe('send-back with the TypeScript push consumer', () => {
     } finally {
       await consumer.shutdown();
       await producer.shutdown();
+    }
+  });
+});
+
+describe('retry topics', () => {
+  it("are created by a group's first heartbeat, which is answered once the name server has them", async () => {
+    // A name server that takes 500 ms to answer REGISTER_BROKER and records what it was told.
+    const namesrv = new RemotingServer({ name: 'slow-namesrv' });
+    const registered: string[][] = [];
+    namesrv.registerProcessor(103, async (req) => {
+      await new Promise((r) => setTimeout(r, 500));
+      const body = parseBodyJson(req.body!) as {
+        topicConfigSerializeWrapper: { topicConfigTable: Record<string, unknown> };
+      };
+      registered.push(Object.keys(body.topicConfigSerializeWrapper.topicConfigTable));
+      return createResponse(req);
+    });
+    const port = await namesrv.listen(0, '127.0.0.1');
+    const dir = await mkdtemp(join(tmpdir(), 'bolide-hb-'));
+    const { config } = loadBrokerConfig({
+      file: {
+        name: 'test',
+        text: [
+          'listenPort=0',
+          'httpPort=-1',
+          'brokerIP1=127.0.0.1',
+          `namesrvAddr=127.0.0.1:${port}`,
+          `storePathRootDir=${dir}`,
+          'mappedFileSizeCommitLog=8388608',
+        ].join('\n'),
+      },
+    });
+    const embedded = new Broker({ config, logger: silentLogger(), host: '127.0.0.1' });
+    try {
+      await embedded.start();
+      const group = uniqueName('HbG');
+      const hb = await raw.heartbeat(embedded.brokerAddr, '127.0.0.1@hb', {
+        group,
+        subscriptions: [{ topic: 'AnyTopic', expression: '*' }],
+      });
+      expect(hb.code).toBe(ResponseCode.SUCCESS);
+      expect(registered.some((topics) => topics.includes(`%RETRY%${group}`))).toBe(true);
+      // Later heartbeats of the group do not wait.
+      const before = registered.length;
+      await raw.heartbeat(embedded.brokerAddr, '127.0.0.1@hb', {
+        group,
+        subscriptions: [{ topic: 'AnyTopic', expression: '*' }],
+      });
+      expect(registered.length).toBe(before);
+    } finally {
+      await embedded.stop();
+      await namesrv.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

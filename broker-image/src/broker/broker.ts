@@ -241,6 +241,14 @@ export class Broker {
         return channel.invoke(request, timeoutMs);
       },
       closeChannel: (channelId) => server.channels.get(channelId)?.close('local'),
+      topicsPublished: async (maxWaitMs) => {
+        let timer: NodeJS.Timeout | undefined;
+        const cap = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, maxWaitMs);
+        });
+        await Promise.race([this.registrar?.idle() ?? Promise.resolve(), cap]);
+        clearTimeout(timer);
+      },
     };
     this.runtime = rt;
     this.metricsValue = new BrokerMetrics({

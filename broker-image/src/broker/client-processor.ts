@@ -118,13 +118,16 @@ export class ClientManageService {
       if (groupConfig) {
         const retry = retryTopicOf(groupName);
         // The retry topic must be routable at once: consumers resolve their brokers through it.
-        await this.rt.topics.createIfAbsent(
+        const { created } = await this.rt.topics.createIfAbsent(
           retry,
           Math.max(1, groupConfig.retryQueueNums),
           Perm.READ | Perm.WRITE,
           0,
           now,
         );
+        // Answer only once the name servers know it, so a member that joins right after this
+        // heartbeat (or this client's next route update) finds the route.
+        if (created) await this.rt.topicsPublished(3000);
       }
       const subscriptions: SubscriptionData[] = [];
       for (const raw of Array.isArray(consumer.subscriptionDataSet) ? consumer.subscriptionDataSet : []) {

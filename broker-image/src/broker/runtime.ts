@@ -38,6 +38,11 @@ export interface BrokerRuntime {
   sendOneway(channelId: string, request: RemotingCommand): boolean;
   /** Sends a request to a connected client and waits for its answer. */
   invokeClient(channelId: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
+  /**
+   * Resolves once the name servers have the broker's current topics (a registration requested by
+   * a topic change has finished), or after `maxWaitMs`; never rejects.
+   */
+  topicsPublished(maxWaitMs: number): Promise<void>;
   /** Closes a client connection (expired heartbeats). */
   closeChannel(channelId: string): void;
 }
