@@ -148,6 +148,17 @@ async function fsTypeOf(path: string): Promise<string> {
   }
 }
 
+/** Share of the last 60 s in which some runnable task waited for a CPU (Linux PSI), percent. */
+async function cpuPressure(): Promise<number | undefined> {
+  try {
+    const text = await readFile('/proc/pressure/cpu', 'utf8');
+    const m = /^some .*avg60=([\d.]+)/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -601,6 +612,7 @@ function table(rows: string[][]): string {
 async function main(): Promise<void> {
   const started = performance.now();
   const loadBefore = loadavg()[0];
+  const pressureBefore = await cpuPressure();
   const frames = sendFrameSizes();
   const fsType = await fsTypeOf(settings.dataParent);
   const result: Record<string, unknown> = {};
@@ -753,10 +765,15 @@ async function main(): Promise<void> {
 
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   const loadAfter = loadavg()[0];
+  const pressureAfter = await cpuPressure();
+  const pressure =
+    pressureBefore === undefined
+      ? ''
+      : `, CPU pressure ${pressureBefore}% / ${pressureAfter ?? '?'}% (PSI some avg60)`;
   console.log(
     `bolide broker benchmark — ${availableParallelism()} CPUs (${cpuModel}), node ${process.version}, ` +
       `data dir ${settings.dataParent} on ${fsType}, load average ${loadBefore.toFixed(1)} before / ` +
-      `${loadAfter.toFixed(1)} after (other work on the machine skews every figure)`,
+      `${loadAfter.toFixed(1)} after${pressure} — other work on the machine skews every figure`,
   );
   console.log(
     `${settings.bodyBytes} B bodies with topic/tags/keys, ${settings.concurrency} concurrent sync sends on one ` +
@@ -825,6 +842,7 @@ async function main(): Promise<void> {
     data_files: 'new',
     cpus: availableParallelism(),
     load_average_1m: [round(loadBefore, 2), round(loadAfter, 2)],
+    cpu_pressure_pct: pressureBefore === undefined ? null : [pressureBefore, pressureAfter ?? null],
     node: process.version,
     phases: [...settings.phases],
     duration_s: round((performance.now() - started) / 1000, 1),
