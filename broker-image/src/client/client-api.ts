@@ -82,6 +82,17 @@ export interface HeartbeatData {
   }[];
 }
 
+export interface EndTransactionHeader {
+  producerGroup: string;
+  tranStateTableOffset: number;
+  commitLogOffset: bigint;
+  /** 0 = unknown, 8 = commit, 12 = rollback. */
+  commitOrRollback: number;
+  fromTransactionCheck: boolean;
+  msgId: string;
+  transactionId?: string;
+}
+
 export interface ClientApiOptions {
   namesrvAddrs: string[];
   /** Name server calls (protocol.md §8.1: 3 s). */
@@ -103,6 +114,14 @@ export function longField(command: RemotingCommand, field: string): number {
 
 function request(code: number, header: Record<string, HeaderValue> = {}, body?: Buffer): RemotingCommand {
   return createRequest(code, { extFields: encodeHeader(header), body });
+}
+
+function lockBody(group: string, clientId: string, mqs: readonly MessageQueue[]): Buffer {
+  return encodeBodyJson({
+    clientId,
+    consumerGroup: group,
+    mqSet: mqs.map((q) => ({ brokerName: q.brokerName, queueId: q.queueId, topic: q.topic })),
+  });
 }
 
 function parseJson(command: RemotingCommand): unknown {
@@ -400,6 +419,86 @@ export class ClientApi {
       request(BrokerRequestCode.CONSUMER_SEND_MSG_BACK, { ...header, unitMode: false }),
       timeoutMs,
     );
+  }
+
+  /** LOCK_BATCH_MQ (41): the queues of `mqs` the broker granted to `clientId` (protocol.md §3.7). */
+  async lockBatchMQ(
+    addr: string,
+    group: string,
+    clientId: string,
+    mqs: readonly MessageQueue[],
+    timeoutMs: number,
+  ): Promise<MessageQueue[]> {
+    const response = await this.invokeBroker(
+      addr,
+      request(BrokerRequestCode.LOCK_BATCH_MQ, {}, lockBody(group, clientId, mqs)),
+      timeoutMs,
+    );
+    const body = parseJson(response) as { lockOKMQSet?: unknown } | undefined;
+    const granted = Array.isArray(body?.lockOKMQSet) ? body.lockOKMQSet : [];
+    const out: MessageQueue[] = [];
+    for (const raw of granted) {
+      const q = raw as Partial<MessageQueue> | null;
+      if (q && typeof q.topic === 'string' && typeof q.brokerName === 'string') {
+        out.push({ topic: q.topic, brokerName: q.brokerName, queueId: Number(q.queueId) });
+      }
+    }
+    return out;
+  }
+
+  /** UNLOCK_BATCH_MQ (42), oneway or waiting for the answer. */
+  async unlockBatchMQ(
+    addr: string,
+    group: string,
+    clientId: string,
+    mqs: readonly MessageQueue[],
+    oneway: boolean,
+    timeoutMs: number,
+  ): Promise<void> {
+    const command = request(BrokerRequestCode.UNLOCK_BATCH_MQ, {}, lockBody(group, clientId, mqs));
+    if (oneway) {
+      await this.remoting.invokeOneway(addr, markOneway(command), timeoutMs);
+      return;
+    }
+    await this.invokeBroker(addr, command, timeoutMs);
+  }
+
+  /** END_TRANSACTION (37), oneway (protocol.md §3.10). */
+  async endTransactionOneway(
+    addr: string,
+    header: EndTransactionHeader,
+    remark: string | undefined,
+    timeoutMs: number,
+  ): Promise<void> {
+    const command = markOneway(request(BrokerRequestCode.END_TRANSACTION, { ...header }));
+    if (remark !== undefined) command.remark = remark;
+    await this.remoting.invokeOneway(addr, command, timeoutMs);
+  }
+
+  /** QUERY_MESSAGE (12): raw records, or an empty buffer on QUERY_NOT_FOUND (protocol.md §3.9). */
+  async queryMessage(
+    addr: string,
+    header: { topic: string; key: string; maxNum: number; beginTimestamp: number; endTimestamp: number },
+    uniqueKey: boolean,
+    timeoutMs: number,
+  ): Promise<Buffer> {
+    const command = request(BrokerRequestCode.QUERY_MESSAGE, { ...header });
+    if (uniqueKey) command.extFields._UNIQUE_KEY_QUERY = 'true';
+    const response = await this.invokeBroker(addr, command, timeoutMs, [
+      ResponseCode.SUCCESS,
+      ResponseCode.QUERY_NOT_FOUND,
+    ]);
+    return response.code === ResponseCode.SUCCESS ? (response.body ?? Buffer.alloc(0)) : Buffer.alloc(0);
+  }
+
+  /** VIEW_MESSAGE_BY_ID (33): the raw record at a physical offset. */
+  async viewMessage(addr: string, offset: bigint, timeoutMs: number): Promise<Buffer> {
+    const response = await this.invokeBroker(
+      addr,
+      request(BrokerRequestCode.VIEW_MESSAGE_BY_ID, { offset }),
+      timeoutMs,
+    );
+    return response.body ?? Buffer.alloc(0);
   }
 
   // ---- generic helpers for admin calls ----

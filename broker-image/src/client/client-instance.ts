@@ -4,10 +4,17 @@
 // owns its own (so several consumers of one group can live in one process with distinct ids).
 
 import { networkInterfaces } from 'node:os';
-import { BrokerRequestCode, type RemotingCommand } from '../protocol/index.js';
+import {
+  BrokerRequestCode,
+  createResponse,
+  parseBodyJson,
+  parseObjectKey,
+  type RemotingCommand,
+  ResponseCode,
+} from '../protocol/index.js';
 import { RemotingClient, type RemotingLogger } from '../remoting/index.js';
 import { ClientApi, type HeartbeatData } from './client-api.js';
-import { AUTO_CREATE_TOPIC_KEY } from './message.js';
+import { AUTO_CREATE_TOPIC_KEY, type MessageQueue } from './message.js';
 import {
   type ClientOptions,
   defaultClientLogger,
@@ -56,6 +63,32 @@ export interface ClientMember {
   persistOffsets?(): Promise<void>;
   /** Periodic rebalance (consumers). */
   rebalance?(): Promise<void>;
+  /** RESET_CONSUMER_CLIENT_OFFSET: true when `group` is this member's and it took the offsets. */
+  resetOffset?(group: string, topic: string, offsets: { mq: MessageQueue; offset: number }[]): boolean;
+  /** GET_CONSUMER_RUNNING_INFO body when `group` is this member's. */
+  runningInfo?(group: string): Buffer | undefined;
+}
+
+/** Reads a ResetOffsetBody `{"offsetTable":{{MessageQueue}:offset}}`; malformed entries are skipped. */
+export function parseResetOffsetBody(body: Buffer | undefined): { mq: MessageQueue; offset: number }[] {
+  if (!body || body.length === 0) return [];
+  const parsed = parseBodyJson(body, { largeIntegers: 'number' }) as { offsetTable?: unknown } | undefined;
+  const table = parsed?.offsetTable;
+  if (typeof table !== 'object' || table === null) return [];
+  const out: { mq: MessageQueue; offset: number }[] = [];
+  for (const [key, value] of Object.entries(table)) {
+    let mq: Partial<MessageQueue> | undefined;
+    try {
+      mq = parseObjectKey(key) as Partial<MessageQueue>;
+    } catch {
+      continue;
+    }
+    const offset = Number(value);
+    if (typeof mq?.topic !== 'string' || typeof mq.brokerName !== 'string' || !Number.isInteger(offset))
+      continue;
+    out.push({ mq: { topic: mq.topic, brokerName: mq.brokerName, queueId: Number(mq.queueId) }, offset });
+  }
+  return out;
 }
 
 /** A periodic task that never overlaps itself and stops on shutdown. */
@@ -150,6 +183,33 @@ export class ClientInstance {
         const group = req.extFields.consumerGroup;
         if (group) for (const m of this.members) m.onConsumerIdsChanged?.(group);
         return null;
+      },
+    );
+    this.remoting.registerProcessor(
+      BrokerRequestCode.RESET_CONSUMER_CLIENT_OFFSET,
+      async (req: RemotingCommand) => {
+        const { group, topic } = req.extFields;
+        let offsets: { mq: MessageQueue; offset: number }[] = [];
+        try {
+          offsets = parseResetOffsetBody(req.body);
+        } catch (err) {
+          this.logger.warn('bad RESET_CONSUMER_CLIENT_OFFSET body', { error: (err as Error).message });
+        }
+        if (group && topic) for (const m of this.members) m.resetOffset?.(group, topic, offsets);
+        return null;
+      },
+    );
+    this.remoting.registerProcessor(
+      BrokerRequestCode.GET_CONSUMER_RUNNING_INFO,
+      async (req: RemotingCommand) => {
+        const group = req.extFields.consumerGroup ?? '';
+        for (const m of this.members) {
+          const body = m.runningInfo?.(group);
+          if (body) return createResponse(req, ResponseCode.SUCCESS, { body });
+        }
+        return createResponse(req, ResponseCode.SYSTEM_ERROR, {
+          remark: `The Consumer Group <${group}> not exist in this consumer`,
+        });
       },
     );
   }

@@ -3,10 +3,13 @@
 /** FIFO counting semaphore. */
 export class Semaphore {
   private readonly waiters: (() => void)[] = [];
+  /** Permits it was created with. */
+  readonly capacity: number;
 
   constructor(private permits: number) {
     if (!Number.isInteger(permits) || permits < 1)
       throw new Error(`semaphore needs ≥ 1 permit, got ${permits}`);
+    this.capacity = permits;
   }
 
   async acquire(): Promise<void> {

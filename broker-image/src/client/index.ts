@@ -19,6 +19,21 @@ export type { PullResult, PullStatus, SendResult, SendStatus } from './client-ap
 export { localIPv4 } from './client-instance.js';
 export { isUnreachable, MQBrokerError, MQClientError } from './errors.js';
 export {
+  type ConsumeContext,
+  type ConsumeOrderlyContext,
+  ConsumeOrderlyStatus,
+  ConsumeStatus,
+  type MessageListener,
+  type MessageListenerOrderly,
+} from './listener.js';
+export {
+  decodeOffsetTable,
+  defaultLocalOffsetStoreDir,
+  encodeOffsetTable,
+  LocalFileOffsetStore,
+  localOffsetFilePath,
+} from './local-offset-store.js';
+export {
   AUTO_CREATE_TOPIC_KEY,
   compareMessageQueues,
   DLQ_GROUP_TOPIC_PREFIX,
@@ -38,6 +53,7 @@ export {
   MessageDecodeError,
   MessageSysFlag,
 } from './message-decoder.js';
+export { type OffsetStore, RemoteOffsetStore } from './offset-store.js';
 export { type ClientOptions, DEFAULT_NAMESRV_ADDR, splitNamesrvAddr } from './options.js';
 export { Producer, type ProducerOptions, type SendOptions } from './producer.js';
 export { decodeProperties, encodeProperties } from './properties-codec.js';
@@ -47,9 +63,7 @@ export {
   selectMessageQueueByRandom,
 } from './publish-info.js';
 export {
-  type ConsumeContext,
-  ConsumeStatus,
-  type MessageListener,
+  type MessageModel,
   PushConsumer,
   type PushConsumerOptions,
   type QueueStats,

@@ -10,7 +10,22 @@ export interface OffsetBackend {
   update(mq: MessageQueue, offset: number, oneway: boolean): Promise<void>;
 }
 
-export class RemoteOffsetStore {
+/** Where a consumer keeps its progress: the broker (clustering) or a local file (broadcasting). */
+export interface OffsetStore {
+  /** Updates the in-memory offset; with `increaseOnly` a smaller value is ignored. */
+  update(mq: MessageQueue, offset: number, increaseOnly: boolean): void;
+  /** In-memory offset, or undefined. */
+  readMemory(mq: MessageQueue): number | undefined;
+  /** Reads the persisted offset and caches it. `undefined` when there is none. */
+  readStore(mq: MessageQueue): Promise<number | undefined>;
+  /** Persists the in-memory offsets of the given queues; errors are collected, not thrown. */
+  persistAll(mqs: readonly MessageQueue[], oneway: boolean): Promise<Error[]>;
+  persist(mq: MessageQueue, oneway: boolean): Promise<void>;
+  /** Forgets the in-memory offset (the queue was given away). */
+  remove(mq: MessageQueue): void;
+}
+
+export class RemoteOffsetStore implements OffsetStore {
   private readonly table = new Map<string, { mq: MessageQueue; offset: number }>();
 
   constructor(private readonly backend: OffsetBackend) {}

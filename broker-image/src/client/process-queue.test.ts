@@ -37,3 +37,44 @@ describe('ProcessQueue', () => {
     expect(pq.cachedCount).toBe(0);
   });
 });
+
+describe('ProcessQueue, orderly', () => {
+  it('takes the oldest messages, commits one past the highest taken', () => {
+    const pq = new ProcessQueue();
+    pq.putMessages([msg(3), msg(1), msg(2), msg(4)]);
+    expect(pq.takeMessages(2).map((m) => m.queueOffset)).toEqual([1, 2]);
+    expect(pq.cachedCount).toBe(4);
+    expect(pq.commit()).toBe(3);
+    expect(pq.cachedCount).toBe(2);
+    expect(pq.cachedSize).toBe(20);
+    expect(pq.commit()).toBe(-1);
+  });
+
+  it('puts failed messages back in front, in order', () => {
+    const pq = new ProcessQueue();
+    pq.putMessages([msg(10), msg(11), msg(12)]);
+    const taken = pq.takeMessages(2);
+    pq.putMessages([msg(13)]);
+    pq.makeMessagesToConsumeAgain(taken);
+    expect(pq.takeMessages(10).map((m) => m.queueOffset)).toEqual([10, 11, 12, 13]);
+    expect(pq.commit()).toBe(14);
+    expect(pq.cachedCount).toBe(0);
+  });
+
+  it('keeps a message that went to the DLQ in the consuming set so the commit covers it', () => {
+    const pq = new ProcessQueue();
+    pq.putMessages([msg(0), msg(1)]);
+    const [dead, retried] = pq.takeMessages(2);
+    expect(dead.queueOffset).toBe(0);
+    pq.makeMessagesToConsumeAgain([retried]);
+    expect(pq.takeMessages(1)).toEqual([retried]);
+    expect(pq.commit()).toBe(2);
+  });
+
+  it('treats the lock as expired after the live time', () => {
+    const pq = new ProcessQueue();
+    pq.lastLockTimestamp = 1_000;
+    expect(pq.isLockExpired(31_000, 30_000)).toBe(false);
+    expect(pq.isLockExpired(31_001, 30_000)).toBe(true);
+  });
+});

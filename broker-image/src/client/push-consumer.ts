@@ -1,13 +1,29 @@
-// Push consumer, clustering mode, concurrent listener (protocol.md §8.3–§8.6): rebalance by
-// average allocation, long-polling pull loop per assigned queue, client-side flow control, offset
-// commits every 5 s and on rebalance/shutdown, retry via CONSUMER_SEND_MSG_BACK or locally.
+// Push consumer (protocol.md §8.3–§8.6): rebalance by average allocation (clustering) or every
+// queue (broadcasting), long-polling pull loop per assigned queue, client-side flow control, offset
+// commits every 5 s and on rebalance/shutdown (to the broker, or a local file when broadcasting).
+// Listeners are concurrent (retry via CONSUMER_SEND_MSG_BACK) or orderly (queue locks on the
+// broker, one batch of a queue at a time, local retries, DLQ after the limit). Answers the
+// broker's RESET_CONSUMER_CLIENT_OFFSET and GET_CONSUMER_RUNNING_INFO.
 
 import { ResponseCode } from '../protocol/index.js';
 import { type AllocateStrategy, allocateAveragely, allocateQueues } from './allocate.js';
 import { type HeartbeatData, PullSysFlag } from './client-api.js';
 import { ClientInstance, type ClientMember, type PeriodicTask } from './client-instance.js';
 import { Semaphore, sleep } from './concurrency.js';
+import { OrderlyConsumeService, type OrderlyHost } from './consume-orderly.js';
+import {
+  ConcurrentConsumeService,
+  type ConsumeService,
+  type QueueTask,
+  sendMessageBack,
+} from './consume-service.js';
 import { MQBrokerError, MQClientError } from './errors.js';
+import type { MessageListener, MessageListenerOrderly } from './listener.js';
+import {
+  defaultLocalOffsetStoreDir,
+  LocalFileOffsetStore,
+  localOffsetFilePath,
+} from './local-offset-store.js';
 import {
   type MessageExt,
   MessageProperty,
@@ -17,37 +33,26 @@ import {
   sameMessageQueue,
 } from './message.js';
 import { decodeMessages } from './message-decoder.js';
-import { RemoteOffsetStore } from './offset-store.js';
+import { type OffsetStore, RemoteOffsetStore } from './offset-store.js';
 import type { ClientOptions } from './options.js';
 import { ProcessQueue } from './process-queue.js';
+import { LOCK_INTERVAL_MS, QueueLocker } from './queue-locks.js';
 import { subscribeQueues, type TopicRouteData } from './route.js';
+import { encodeConsumerRunningInfo } from './running-info.js';
 import { type ConsumeFromWhere, computeStartOffset } from './start-offset.js';
 import { buildSubscription, matchesTags, type SubscriptionData } from './subscription.js';
 
-/** Listener verdicts. In async listeners return `ConsumeStatus.CONSUME_SUCCESS` (TypeScript widens bare string literals there). */
-export const ConsumeStatus = {
-  CONSUME_SUCCESS: 'CONSUME_SUCCESS',
-  RECONSUME_LATER: 'RECONSUME_LATER',
-} as const;
-export type ConsumeStatus = (typeof ConsumeStatus)[keyof typeof ConsumeStatus];
-
-export interface ConsumeContext {
-  readonly messageQueue: MessageQueue;
-  /** Delay level for the retry when returning RECONSUME_LATER; 0 lets the broker choose (3 + reconsumeTimes). */
-  delayLevelWhenNextConsume: number;
-}
-
-/**
- * Handles a batch (size ≤ consumeMessageBatchMaxSize). Return (or resolve) CONSUME_SUCCESS or
- * RECONSUME_LATER; returning nothing counts as success, throwing as RECONSUME_LATER.
- */
-export type MessageListener = (
-  msgs: MessageExt[],
-  context: ConsumeContext,
-) => ConsumeStatus | undefined | Promise<ConsumeStatus | undefined>;
+export type MessageModel = 'CLUSTERING' | 'BROADCASTING';
 
 export interface PushConsumerOptions extends ClientOptions {
   consumerGroup: string;
+  /**
+   * CLUSTERING (default): the group shares the queues, offsets live on the broker. BROADCASTING:
+   * every consumer gets every message, offsets live in a local file, failures are not retried.
+   */
+  messageModel?: MessageModel;
+  /** Broadcasting: root of the offset files (`<dir>/<clientId>/<group>/offsets.json`). Default ~/.rocketmq_offsets. */
+  localOffsetStoreDir?: string;
   /** Where a queue with no committed offset starts (§8.4). Default CONSUME_FROM_LAST_OFFSET. */
   consumeFromWhere?: ConsumeFromWhere;
   /** For CONSUME_FROM_TIMESTAMP: epoch ms, or `yyyyMMddHHmmss` local time. Default 30 minutes before start. */
@@ -64,8 +69,15 @@ export interface PushConsumerOptions extends ClientOptions {
   pullThresholdSizeForQueue?: number;
   /** Flow control: offset span of cached messages per queue before pulls pause. Default 2000. */
   consumeConcurrentlyMaxSpan?: number;
-  /** Retries before the broker moves a message to the DLQ. Default 16. */
+  /**
+   * Retries before a message goes to the DLQ. Default (or -1): 16 for concurrent listeners (the
+   * broker counts), unlimited (2147483647) for orderly ones (the client counts), as in RocketMQ.
+   */
   maxReconsumeTimes?: number;
+  /** Orderly: pause of a queue after a failed batch, ms. Default 1 000. */
+  suspendCurrentQueueTimeMillis?: number;
+  /** Orderly, clustering: how often the queue locks are renewed, ms. Default 20 000. */
+  lockIntervalMs?: number;
   /** Long-poll hold the broker may apply to a pull, ms. Default 15 000. */
   brokerSuspendMaxTimeMillis?: number;
   /** Client timeout of a long-polled pull, ms. Default 30 000. */
@@ -88,20 +100,13 @@ export interface QueueStats {
   committedOffset: number | undefined;
 }
 
-interface QueueTask {
-  mq: MessageQueue;
-  pq: ProcessQueue;
-  nextOffset: number;
-  /** Listener calls in progress for this queue. */
-  inFlight: number;
-  loop?: Promise<void>;
-}
-
 const PULL_DELAY_ON_ERROR_MS = 3_000;
 const PULL_DELAY_ON_FLOW_CONTROL_MS = 50;
 const PULL_DELAY_ON_BROKER_FLOW_CONTROL_MS = 20;
-const LOCAL_RETRY_DELAY_MS = 5_000;
+const PULL_DELAY_WHEN_NOT_LOCKED_MS = 3_000;
 const OFFSET_MOVED_DELAY_MS = 10_000;
+const INT_MAX = 2_147_483_647;
+const REBALANCE_RELEASE_WAIT_MS = 3_000;
 
 /** `yyyyMMddHHmmss` in local time → epoch ms. */
 export function parseConsumeTimestamp(value: number | string): number {
@@ -115,17 +120,25 @@ export function parseConsumeTimestamp(value: number | string): number {
 export class PushConsumer implements ClientMember {
   readonly group: string;
   readonly needsAllBrokers = true;
+  readonly messageModel: MessageModel;
   private readonly instance: ClientInstance;
-  private readonly offsetStore: RemoteOffsetStore;
+  private readonly offsetStore: OffsetStore;
   private readonly subscriptions = new Map<string, SubscriptionData>();
   private readonly tasks = new Map<string, QueueTask>();
   private readonly consumeSlots: Semaphore;
   private readonly running = new Set<Promise<void>>();
   private readonly stopSignal = new AbortController();
+  private readonly locker: QueueLocker;
   private listener: MessageListener | undefined;
+  private orderlyListener: MessageListenerOrderly | undefined;
+  private service: ConsumeService | undefined;
   private rebalanceTask: PeriodicTask | undefined;
+  private lockTask: PeriodicTask | undefined;
+  /** Offset resets from the broker, applied by the rebalance task so they never race a rebalance. */
+  private pendingResets: { topic: string; offsets: Map<string, { mq: MessageQueue; offset: number }> }[] = [];
   private stopping: Promise<void> | undefined;
   private state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
+  private startTimestamp = 0;
   private readonly consumeFromWhere: ConsumeFromWhere;
   private readonly consumeTimestamp: number;
   private readonly pullBatchSize: number;
@@ -133,7 +146,9 @@ export class PushConsumer implements ClientMember {
   private readonly thresholdCount: number;
   private readonly thresholdSize: number;
   private readonly maxSpan: number;
-  private readonly maxReconsumeTimes: number;
+  private readonly configuredMaxReconsumeTimes: number;
+  private readonly suspendCurrentQueueMs: number;
+  private readonly lockIntervalMs: number;
   private readonly suspendMs: number;
   private readonly pullTimeoutMs: number;
   private readonly postSubscription: boolean;
@@ -146,7 +161,12 @@ export class PushConsumer implements ClientMember {
     if (!/^[%|a-zA-Z0-9_-]{1,255}$/.test(options.consumerGroup)) {
       throw new MQClientError(`consumerGroup "${options.consumerGroup}" contains illegal characters`);
     }
+    const model = options.messageModel ?? 'CLUSTERING';
+    if (model !== 'CLUSTERING' && model !== 'BROADCASTING') {
+      throw new MQClientError(`messageModel must be CLUSTERING or BROADCASTING, got "${String(model)}"`);
+    }
     this.group = options.consumerGroup;
+    this.messageModel = model;
     this.consumeFromWhere = options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
     this.consumeTimestamp = parseConsumeTimestamp(options.consumeTimestamp ?? Date.now() - 30 * 60_000);
     this.pullBatchSize = options.pullBatchSize ?? 32;
@@ -154,7 +174,12 @@ export class PushConsumer implements ClientMember {
     this.thresholdCount = options.pullThresholdForQueue ?? 1000;
     this.thresholdSize = options.pullThresholdSizeForQueue ?? 100 * 1024 * 1024;
     this.maxSpan = options.consumeConcurrentlyMaxSpan ?? 2000;
-    this.maxReconsumeTimes = options.maxReconsumeTimes ?? 16;
+    this.configuredMaxReconsumeTimes = options.maxReconsumeTimes ?? -1;
+    if (!Number.isInteger(this.configuredMaxReconsumeTimes) || this.configuredMaxReconsumeTimes < -1) {
+      throw new MQClientError(`maxReconsumeTimes must be an integer ≥ -1, got ${options.maxReconsumeTimes}`);
+    }
+    this.suspendCurrentQueueMs = options.suspendCurrentQueueTimeMillis ?? 1_000;
+    this.lockIntervalMs = options.lockIntervalMs ?? LOCK_INTERVAL_MS;
     this.suspendMs = options.brokerSuspendMaxTimeMillis ?? 15_000;
     this.pullTimeoutMs = options.consumerTimeoutMillisWhenSuspend ?? 30_000;
     this.postSubscription = options.postSubscriptionWhenPull ?? false;
@@ -164,17 +189,53 @@ export class PushConsumer implements ClientMember {
     this.consumeSlots = new Semaphore(options.consumeConcurrency ?? 20);
     this.instance = new ClientInstance(options);
     this.instance.register(this);
+    this.locker = new QueueLocker(this.instance, this.group);
     const api = this.instance.api;
     const timeout = this.instance.options.requestTimeoutMs;
-    this.offsetStore = new RemoteOffsetStore({
-      query: async (mq) => api.queryConsumerOffset(await this.addressFor(mq), this.group, mq, timeout),
-      update: async (mq, offset, oneway) =>
-        api.updateConsumerOffset(await this.addressFor(mq), this.group, mq, offset, oneway, timeout),
-    });
+    this.offsetStore =
+      model === 'BROADCASTING'
+        ? new LocalFileOffsetStore(
+            localOffsetFilePath(
+              options.localOffsetStoreDir ?? defaultLocalOffsetStoreDir(),
+              this.instance.clientId,
+              this.group,
+            ),
+            this.instance.logger,
+          )
+        : new RemoteOffsetStore({
+            query: async (mq) => api.queryConsumerOffset(await this.addressFor(mq), this.group, mq, timeout),
+            update: async (mq, offset, oneway) =>
+              api.updateConsumerOffset(await this.addressFor(mq), this.group, mq, offset, oneway, timeout),
+          });
   }
 
   get clientId(): string {
     return this.instance.clientId;
+  }
+
+  /** Broadcasting: the file that holds this consumer's offsets. */
+  get localOffsetFile(): string | undefined {
+    return this.offsetStore instanceof LocalFileOffsetStore ? this.offsetStore.filePath : undefined;
+  }
+
+  /** Whether an orderly listener is registered. */
+  get orderly(): boolean {
+    return this.orderlyListener !== undefined;
+  }
+
+  /** Retries before the DLQ, as used now (mode default resolved). */
+  get maxReconsumeTimes(): number {
+    if (this.configuredMaxReconsumeTimes >= 0) return this.configuredMaxReconsumeTimes;
+    return this.orderly ? INT_MAX : 16;
+  }
+
+  private get broadcasting(): boolean {
+    return this.messageModel === 'BROADCASTING';
+  }
+
+  /** Orderly clustering consumers hold broker locks on their queues. */
+  private get usesLocks(): boolean {
+    return this.orderly && !this.broadcasting;
   }
 
   /** Subscribes to `topic` with a tag expression ("*", "TagA || TagB"). Call before start(). */
@@ -183,13 +244,28 @@ export class PushConsumer implements ClientMember {
     this.subscriptions.set(topic, buildSubscription(topic, expression, Date.now()));
   }
 
+  /** Concurrent listener (MessageListenerConcurrently). */
   registerMessageListener(listener: MessageListener): void {
+    if (this.state !== 'created') throw new MQClientError('register the listener before start()');
     this.listener = listener;
+    this.orderlyListener = undefined;
+  }
+
+  /** Orderly listener (MessageListenerOrderly): per queue, one batch at a time, in queue order. */
+  registerMessageListenerOrderly(listener: MessageListenerOrderly): void {
+    if (this.state !== 'created') throw new MQClientError('register the listener before start()');
+    this.orderlyListener = listener;
+    this.listener = undefined;
   }
 
   /** Queues currently assigned to this consumer. */
   assignedQueues(): MessageQueue[] {
     return [...this.tasks.values()].map((t) => t.mq);
+  }
+
+  /** Assigned queues whose broker lock this consumer holds (orderly clustering). */
+  lockedQueues(): MessageQueue[] {
+    return [...this.tasks.values()].filter((t) => t.pq.locked && !t.pq.dropped).map((t) => t.mq);
   }
 
   /** Per assigned queue: cached (pulled, not yet consumed) messages and bytes, and the next pull offset. */
@@ -206,12 +282,21 @@ export class PushConsumer implements ClientMember {
   async start(): Promise<void> {
     if (this.state !== 'created')
       throw new MQClientError(`consumer is ${this.state}; it can be started once`);
-    if (!this.listener) throw new MQClientError('registerMessageListener before start()');
+    if (!this.listener && !this.orderlyListener)
+      throw new MQClientError('registerMessageListener (or registerMessageListenerOrderly) before start()');
     if (this.subscriptions.size === 0)
       throw new MQClientError('subscribe to at least one topic before start()');
-    const retry = retryTopic(this.group);
-    this.subscriptions.set(retry, buildSubscription(retry, '*', Date.now()));
+    if (this.offsetStore instanceof LocalFileOffsetStore) await this.offsetStore.load();
+    // Only clustering consumers retry through the broker.
+    if (!this.broadcasting) {
+      const retry = retryTopic(this.group);
+      this.subscriptions.set(retry, buildSubscription(retry, '*', Date.now()));
+    }
+    this.service = this.orderlyListener
+      ? new OrderlyConsumeService(this.orderlyHost(), this.orderlyListener, this.suspendCurrentQueueMs)
+      : new ConcurrentConsumeService(this.orderlyHost(), this.listener!);
     this.state = 'running';
+    this.startTimestamp = Date.now();
     for (const topic of this.subscriptions.keys()) {
       try {
         await this.instance.updateRoute(topic);
@@ -221,6 +306,14 @@ export class PushConsumer implements ClientMember {
     }
     this.instance.start();
     await this.instance.sendHeartbeatToAllBrokers();
+    if (this.usesLocks) {
+      this.lockTask = this.instance.createTask(
+        'queue lock',
+        this.lockIntervalMs,
+        () => this.lockAll(),
+        1_000,
+      );
+    }
     this.rebalanceTask = this.instance.createTask(
       'rebalance',
       this.instance.options.rebalanceIntervalMs,
@@ -229,7 +322,27 @@ export class PushConsumer implements ClientMember {
     );
   }
 
-  /** Stops pulling, waits for running listener calls, commits offsets, leaves the group. */
+  private orderlyHost(): OrderlyHost {
+    const consumer = this;
+    return {
+      group: this.group,
+      logger: this.instance.logger,
+      offsetStore: this.offsetStore,
+      broadcasting: this.broadcasting,
+      get maxReconsumeTimes() {
+        return consumer.maxReconsumeTimes;
+      },
+      batchMax: this.batchMax,
+      signal: this.stopSignal.signal,
+      slots: this.consumeSlots,
+      isRunning: () => this.state === 'running',
+      track: (p) => this.track(p),
+      relock: (task) => this.relock(task),
+      sendBack: (msg, delayLevel, max) => sendMessageBack(this.instance, this.group, msg, delayLevel, max),
+    };
+  }
+
+  /** Stops pulling, waits for running listener calls, commits offsets, releases locks, leaves the group. */
   shutdown(): Promise<void> {
     if (!this.stopping) {
       if (this.state === 'running') this.stopping = this.stop();
@@ -247,6 +360,7 @@ export class PushConsumer implements ClientMember {
     for (const task of this.tasks.values()) task.pq.dropped = true;
     this.stopSignal.abort();
     await this.rebalanceTask?.stop();
+    await this.lockTask?.stop();
     const waited = new AbortController();
     await Promise.race([
       Promise.allSettled([...this.running]),
@@ -254,6 +368,11 @@ export class PushConsumer implements ClientMember {
     ]);
     waited.abort();
     await this.persistOffsets(false);
+    // Offsets first, then the locks: the next owner must read the final offset.
+    if (this.usesLocks) {
+      const idle = [...this.tasks.values()].filter((t) => t.inFlight === 0).map((t) => t.mq);
+      if (idle.length > 0) await this.locker.unlock(idle, false);
+    }
     const timeout = this.instance.options.requestTimeoutMs;
     await Promise.all(
       this.instance
@@ -281,7 +400,7 @@ export class PushConsumer implements ClientMember {
     data.consumerDataSet.push({
       groupName: this.group,
       consumeType: 'CONSUME_PASSIVELY',
-      messageModel: 'CLUSTERING',
+      messageModel: this.messageModel,
       consumeFromWhere: this.consumeFromWhere,
       subscriptionDataSet: [...this.subscriptions.values()],
       unitMode: false,
@@ -303,10 +422,59 @@ export class PushConsumer implements ClientMember {
       this.instance.logger.warn('offset commit failed', { group: this.group, error: err.message });
   }
 
+  /** RESET_CONSUMER_CLIENT_OFFSET from the broker: queued for the rebalance task. */
+  resetOffset(group: string, topic: string, offsets: { mq: MessageQueue; offset: number }[]): boolean {
+    if (group !== this.group || this.state !== 'running') return false;
+    const table = new Map<string, { mq: MessageQueue; offset: number }>();
+    for (const entry of offsets) table.set(messageQueueKey(entry.mq), entry);
+    this.pendingResets.push({ topic, offsets: table });
+    this.rebalanceTask?.trigger();
+    return true;
+  }
+
+  /** GET_CONSUMER_RUNNING_INFO body, or undefined when `group` is not ours. */
+  runningInfo(group: string): Buffer | undefined {
+    if (group !== this.group) return undefined;
+    return encodeConsumerRunningInfo({
+      properties: {
+        consumerGroup: this.group,
+        messageModel: this.messageModel,
+        consumeFromWhere: this.consumeFromWhere,
+        consumeMessageBatchMaxSize: this.batchMax,
+        pullBatchSize: this.pullBatchSize,
+        maxReconsumeTimes: this.maxReconsumeTimes,
+        PROP_CONSUME_TYPE: 'CONSUME_PASSIVELY',
+        PROP_CONSUMEORDERLY: this.orderly,
+        PROP_CLIENT_VERSION: 'V4_9_8',
+        PROP_CONSUMER_START_TIMESTAMP: this.startTimestamp,
+        PROP_NAMESERVER_ADDR: this.instance.options.namesrvAddrs.join(';'),
+        PROP_THREADPOOL_CORE_SIZE: this.consumeSlots.capacity,
+      },
+      subscriptions: [...this.subscriptions.values()],
+      queues: [...this.tasks.values()].map((t) => {
+        const range = t.pq.cachedOffsetRange();
+        return {
+          mq: t.mq,
+          commitOffset: this.offsetStore.readMemory(t.mq) ?? -1,
+          cachedMsgMinOffset: range.min,
+          cachedMsgMaxOffset: range.max,
+          cachedMsgCount: t.pq.cachedCount,
+          cachedMsgSizeInMiB: Math.floor(t.pq.cachedSize / (1024 * 1024)),
+          locked: t.pq.locked,
+          lastLockTimestamp: t.pq.lastLockTimestamp,
+          dropped: t.pq.dropped,
+          lastPullTimestamp: t.pq.lastPullTimestamp,
+          lastConsumeTimestamp: t.pq.lastConsumeTimestamp,
+        };
+      }),
+    });
+  }
+
   // ---- rebalance ----
 
   async rebalance(): Promise<void> {
     if (this.state !== 'running') return;
+    await this.applyResets();
     for (const sub of this.subscriptions.values()) {
       if (this.state !== 'running') return;
       try {
@@ -321,10 +489,48 @@ export class PushConsumer implements ClientMember {
     }
   }
 
+  /** Drops the reset queues, writes their new offsets, and lets the rebalance below re-add them. */
+  private async applyResets(): Promise<void> {
+    const resets = this.pendingResets;
+    this.pendingResets = [];
+    for (const { topic, offsets } of resets) {
+      const affected: QueueTask[] = [];
+      for (const [key, task] of this.tasks) {
+        if (task.mq.topic !== topic || !offsets.has(key)) continue;
+        task.pq.dropped = true;
+        this.tasks.delete(key);
+        affected.push(task);
+      }
+      await Promise.all(affected.map((t) => this.waitIdle(t, REBALANCE_RELEASE_WAIT_MS)));
+      for (const task of affected) {
+        const { offset } = offsets.get(messageQueueKey(task.mq))!;
+        this.offsetStore.update(task.mq, offset, false);
+        try {
+          await this.offsetStore.persist(task.mq, false);
+        } catch (err) {
+          this.instance.logger.warn('offset reset not persisted', {
+            mq: task.mq,
+            error: (err as Error).message,
+          });
+        }
+        this.offsetStore.remove(task.mq);
+      }
+      this.instance.logger.info('consumer offsets reset by the broker', {
+        group: this.group,
+        topic,
+        queues: affected.length,
+      });
+    }
+  }
+
   private async rebalanceTopic(topic: string): Promise<void> {
     const route = this.instance.route(topic) ?? (await this.instance.updateRoute(topic));
     if (!route) return;
     const mqAll = subscribeQueues(topic, route);
+    if (this.broadcasting) {
+      await this.applyAssignment(topic, mqAll);
+      return;
+    }
     const addr = this.instance.brokerForTopic(topic);
     if (!addr) return;
     let cidAll: string[];
@@ -355,24 +561,56 @@ export class PushConsumer implements ClientMember {
       removals.push(this.releaseQueue(task));
     }
     await Promise.all(removals);
-    for (const mq of allocated) {
+    let added = allocated.filter((mq) => !this.tasks.has(messageQueueKey(mq)));
+    if (added.length === 0 || this.state !== 'running') return;
+    // Orderly clustering: a queue is only consumed once the broker granted us its lock.
+    let locks: Set<string> | undefined;
+    if (this.usesLocks) {
+      locks = (await this.locker.lock(added)).granted;
+      added = added.filter((mq) => locks!.has(messageQueueKey(mq)));
+    }
+    for (const mq of added) {
       const key = messageQueueKey(mq);
       if (this.tasks.has(key) || this.state !== 'running') continue;
       this.offsetStore.remove(mq);
       const offset = await this.startOffset(mq);
       if (offset === undefined || this.state !== 'running' || this.tasks.has(key)) continue;
       const task: QueueTask = { mq, pq: new ProcessQueue(), nextOffset: offset, inFlight: 0 };
+      if (locks) {
+        task.pq.locked = true;
+        task.pq.lastLockTimestamp = Date.now();
+      }
       this.offsetStore.update(mq, offset, false);
       this.tasks.set(key, task);
       task.loop = this.pullLoop(task);
     }
   }
 
-  /** Stops a queue we no longer own: let running listener calls finish briefly, then commit. */
+  /** Waits until no listener call of `task` runs, at most `maxMs`; true when idle. */
+  private async waitIdle(task: QueueTask, maxMs: number): Promise<boolean> {
+    const deadline = Date.now() + maxMs;
+    while (task.inFlight > 0 && Date.now() < deadline) await sleep(10);
+    return task.inFlight === 0;
+  }
+
+  /** Stops a queue we no longer own: let running listener calls finish, commit, then unlock. */
   private async releaseQueue(task: QueueTask): Promise<void> {
     task.pq.dropped = true;
-    const deadline = Date.now() + 3_000;
-    while (task.inFlight > 0 && Date.now() < deadline) await sleep(10);
+    const idle = await this.waitIdle(task, REBALANCE_RELEASE_WAIT_MS);
+    if (!idle && this.usesLocks) {
+      // Still consuming: the lock stays ours until the call ends, so no one else consumes meanwhile.
+      this.track(
+        (async () => {
+          while (task.inFlight > 0) await sleep(50);
+          await this.commitAndUnlock(task);
+        })(),
+      );
+      return;
+    }
+    await this.commitAndUnlock(task);
+  }
+
+  private async commitAndUnlock(task: QueueTask): Promise<void> {
     try {
       await this.offsetStore.persist(task.mq, false);
     } catch (err) {
@@ -382,6 +620,43 @@ export class PushConsumer implements ClientMember {
       });
     }
     this.offsetStore.remove(task.mq);
+    if (this.usesLocks) await this.locker.unlock([task.mq], false);
+  }
+
+  // ---- orderly locks ----
+
+  /** Renews the locks of every assigned queue (every lockIntervalMs). */
+  private async lockAll(): Promise<void> {
+    if (this.state !== 'running') return;
+    const live = [...this.tasks.values()].filter((t) => !t.pq.dropped);
+    if (live.length === 0) return;
+    const outcome = await this.locker.lock(live.map((t) => t.mq));
+    const now = Date.now();
+    for (const task of live) {
+      const key = messageQueueKey(task.mq);
+      if (outcome.granted.has(key)) {
+        const regained = !task.pq.locked;
+        task.pq.locked = true;
+        task.pq.lastLockTimestamp = now;
+        if (regained && task.pq.cachedCount > 0) this.service?.submit(task, []);
+      } else if (outcome.answered.has(key)) {
+        task.pq.locked = false;
+      }
+    }
+  }
+
+  /** Takes the lock of one queue again (after it was lost or expired). */
+  private async relock(task: QueueTask): Promise<boolean> {
+    if (!this.usesLocks) return true;
+    const outcome = await this.locker.lock([task.mq]);
+    const key = messageQueueKey(task.mq);
+    if (outcome.granted.has(key)) {
+      task.pq.locked = true;
+      task.pq.lastLockTimestamp = Date.now();
+      return true;
+    }
+    if (outcome.answered.has(key)) task.pq.locked = false;
+    return false;
   }
 
   /** protocol.md §8.4. Undefined means "skip this queue this round". */
@@ -422,14 +697,18 @@ export class PushConsumer implements ClientMember {
       if (
         pq.cachedCount > this.thresholdCount ||
         pq.cachedSize > this.thresholdSize ||
-        pq.offsetSpan > this.maxSpan
+        (!this.orderly && pq.offsetSpan > this.maxSpan)
       ) {
         await sleep(PULL_DELAY_ON_FLOW_CONTROL_MS, signal);
         continue;
       }
+      if (this.usesLocks && !pq.locked) {
+        await sleep(PULL_DELAY_WHEN_NOT_LOCKED_MS, signal);
+        continue;
+      }
       const sub = this.subscriptions.get(mq.topic);
       if (!sub) return;
-      const commitOffset = this.offsetStore.readMemory(mq) ?? 0;
+      const commitOffset = this.broadcasting ? 0 : (this.offsetStore.readMemory(mq) ?? 0);
       let delay = 0;
       try {
         const addr = await this.addressFor(mq);
@@ -466,7 +745,7 @@ export class PushConsumer implements ClientMember {
             );
             if (msgs.length > 0) {
               pq.putMessages(msgs);
-              this.dispatch(task, msgs);
+              this.service!.submit(task, msgs);
             }
             break;
           }
@@ -548,88 +827,8 @@ export class PushConsumer implements ClientMember {
     return out;
   }
 
-  // ---- consuming ----
-
-  private dispatch(task: QueueTask, msgs: MessageExt[]): void {
-    for (let i = 0; i < msgs.length; i += this.batchMax) {
-      this.track(this.consume(task, msgs.slice(i, i + this.batchMax)));
-    }
-  }
-
   private track(p: Promise<void>): void {
     this.running.add(p);
     p.finally(() => this.running.delete(p));
-  }
-
-  private async consume(task: QueueTask, msgs: MessageExt[]): Promise<void> {
-    await this.consumeSlots.acquire();
-    let status: ConsumeStatus = 'RECONSUME_LATER';
-    const context: ConsumeContext = { messageQueue: task.mq, delayLevelWhenNextConsume: 0 };
-    try {
-      // A queue given away, or a consumer shutting down, leaves unstarted messages to the next owner.
-      if (task.pq.dropped) return;
-      task.inFlight++;
-      const now = String(Date.now());
-      for (const m of msgs) m.properties[MessageProperty.CONSUME_START_TIME] = now;
-      try {
-        status = (await this.listener!(msgs, context)) ?? 'CONSUME_SUCCESS';
-        if (status !== 'CONSUME_SUCCESS' && status !== 'RECONSUME_LATER') status = 'RECONSUME_LATER';
-      } catch (err) {
-        this.instance.logger.warn('message listener threw; will retry', {
-          group: this.group,
-          error: (err as Error).message,
-        });
-        status = 'RECONSUME_LATER';
-      }
-    } finally {
-      this.consumeSlots.release();
-    }
-    try {
-      let localRetry: MessageExt[] = [];
-      if (status === 'RECONSUME_LATER')
-        localRetry = await this.sendBack(msgs, context.delayLevelWhenNextConsume);
-      const done = msgs.filter((m) => !localRetry.includes(m));
-      const offset = task.pq.removeMessages(done);
-      if (offset >= 0) this.offsetStore.update(task.mq, offset, true);
-      if (localRetry.length > 0 && this.state === 'running') {
-        for (const m of localRetry) m.reconsumeTimes++;
-        this.track(
-          sleep(LOCAL_RETRY_DELAY_MS, this.stopSignal.signal).then(() => {
-            if (this.state === 'running' && !task.pq.dropped) return this.consume(task, localRetry);
-          }),
-        );
-      }
-    } finally {
-      task.inFlight--;
-    }
-  }
-
-  /** Sends failed messages back to the broker; returns those that must be retried locally. */
-  private async sendBack(msgs: MessageExt[], delayLevel: number): Promise<MessageExt[]> {
-    const failed: MessageExt[] = [];
-    for (const msg of msgs) {
-      try {
-        const addr = this.instance.anyAddress(msg.brokerName) ?? msg.storeHost;
-        await this.instance.api.consumerSendMessageBack(
-          addr,
-          {
-            offset: msg.commitLogOffset,
-            group: this.group,
-            delayLevel,
-            originMsgId: msg.msgId,
-            originTopic: msg.topic,
-            maxReconsumeTimes: this.maxReconsumeTimes,
-          },
-          5_000,
-        );
-      } catch (err) {
-        this.instance.logger.warn('send-back failed; retrying locally', {
-          msgId: msg.msgId,
-          error: (err as Error).message,
-        });
-        failed.push(msg);
-      }
-    }
-    return failed;
   }
 }
