@@ -1,11 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerCluster, BrokerClusterStatus } from '../api/index.js';
 import { ANNOTATION_CONFIG_HASH, type StatefulSet } from '../desired/index.js';
-import { sampleCluster } from '../desired/test-fixtures.js';
 import { findCondition } from '../status/index.js';
 import { createBrokerClusterReconciler, PAUSE_LABEL } from './broker-cluster-controller.js';
 import type { KubeObjectLike } from './ports.js';
-import { FakeCache, FakeEvents, FakeKube } from './test-fakes.js';
+import { FakeCache, FakeEvents, FakeKube, sampleCluster } from './test-fakes.js';
 
 type Sts = StatefulSet & KubeObjectLike;
 

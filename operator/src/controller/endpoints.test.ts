@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleCluster } from '../desired/test-fixtures.js';
 import { parseEndpointOverrides, resolveCluster } from './endpoints.js';
+import { sampleCluster } from './test-fakes.js';
 
 describe('parseEndpointOverrides', () => {
   it('parses masters and name servers per namespace/cluster', () => {

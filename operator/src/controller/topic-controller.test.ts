@@ -1,12 +1,19 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type BrokerCluster, type ConsumerGroup, FINALIZER, type Topic } from '../api/index.js';
-import { sampleCluster, sampleGroup, sampleTopic } from '../desired/test-fixtures.js';
 import { findCondition } from '../status/index.js';
 import { BrokersNotSyncedError } from './broker-resource.js';
 import { createConsumerGroupReconciler } from './consumer-group-controller.js';
 import { parseEndpointOverrides } from './endpoints.js';
 import type { KubeObjectLike } from './ports.js';
-import { FakeAdmin, FakeCache, FakeEvents, FakeKube } from './test-fakes.js';
+import {
+  FakeAdmin,
+  FakeCache,
+  FakeEvents,
+  FakeKube,
+  sampleCluster,
+  sampleGroup,
+  sampleTopic,
+} from './test-fakes.js';
 import { createTopicReconciler } from './topic-controller.js';
 
 const A = 'orders-broker-0-0.orders-broker.shop.svc:10911';
