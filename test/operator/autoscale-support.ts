@@ -43,8 +43,8 @@ export interface AutoscaleEnv {
   produce(topic: string, count: number): Promise<void>;
   /** Commits the group's offset of every queue of `topic` to the queue's end: consumers caught up. */
   catchUp(group: string, topic: string): Promise<void>;
-  /** POST /alerts with one firing alert per group. */
-  alert(groups: string[], opts?: { token?: string; body?: string }): Promise<Response>;
+  /** POST /alerts with one firing alert per group (to the first operator unless `port` says otherwise). */
+  alert(groups: string[], opts?: { token?: string; body?: string; port?: number }): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -184,7 +184,8 @@ export async function startAutoscaleEnv(
           });
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-        return fetch(`http://127.0.0.1:${e.operator.httpPort}/alerts`, { method: 'POST', headers, body });
+        const port = opts.port ?? e.operator.httpPort;
+        return fetch(`http://127.0.0.1:${port}/alerts`, { method: 'POST', headers, body });
       },
       async stop() {
         await e.stop();

@@ -234,4 +234,30 @@ describe('autoscaler against a real API server and real brokers', () => {
     expect(value('bolide_consumergroup_scale_events_total', 'direction="down"')).toBe(2);
     expect(text).toMatch(/bolide_consumergroup_queue_expansions_total\{[^}]*topic="clicks"[^}]*\} 2/);
   });
+
+  it('a replica that does not lead answers 503 to alerts (Alertmanager retries), the leader 202', async () => {
+    // Two more operators with leader election, watching a namespace of their own (so they leave the
+    // groups above alone).
+    const haNs = 'autoscale-ha';
+    await t.env.client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: haNs } });
+    const election = {
+      namespace: haNs,
+      leaderElection: true,
+      leaseName: 'alerts',
+      leaseNamespace: haNs,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    };
+    const leader = await t.env.startOperator({ ...election, identity: 'ha-leader' });
+    await leader.whenLeading();
+    const follower = await t.env.startOperator({ ...election, identity: 'ha-follower' });
+    expect(follower.isLeader()).toBe(false);
+    const alertFor = (port: number | undefined) =>
+      t.alert(['some-group'], { token: TOKEN, port }).then((r) => r.status);
+    expect(await alertFor(follower.httpPort)).toBe(503);
+    expect(await alertFor(leader.httpPort)).toBe(202);
+    // Bad bodies are refused as such everywhere.
+    expect((await t.alert([], { token: TOKEN, body: '[]', port: follower.httpPort })).status).toBe(400);
+  });
 });
