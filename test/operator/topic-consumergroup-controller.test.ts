@@ -242,4 +242,22 @@ describe('Topic and ConsumerGroup controllers with real brokers', () => {
     // What broker-b stored before it stopped survived the restart (Audit was retained there).
     expect((await topicsOn(b)).Audit).toBeDefined();
   });
+
+  it('without an override, admin calls go to the BrokerCluster master pods by DNS name (unreachable here: no pods)', async () => {
+    await env.client.create({
+      apiVersion: 'bolide.dev/v1alpha1',
+      kind: 'BrokerCluster',
+      metadata: { name: 'incluster', namespace: ns },
+      spec: {},
+    });
+    await createTopic('in-cluster-topic', { clusterRef: { name: 'incluster' }, topicName: 'InCluster' });
+    const t = await waitFor('Degraded naming the master pod', async () => {
+      const x = await getTopic('in-cluster-topic');
+      return cond(x, 'Degraded')?.status === 'True' ? x : undefined;
+    });
+    expect(cond(t, 'Degraded')?.reason).toBe('BrokerUnreachable');
+    expect(cond(t, 'Degraded')?.message).toContain(
+      `incluster-broker-0 (incluster-broker-0-0.incluster-broker.${ns}.svc:10911)`,
+    );
+  });
 });
