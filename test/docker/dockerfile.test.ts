@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +40,10 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dockerfile: Dockerfile = parseDockerfile(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));
 const TARGETS = ['operator', 'broker'] as const;
 const TINI = ['/usr/bin/tini', '--'];
+
+/** Static `import … from 'x'` / `export … from 'x'`, side-effect `import 'x'`, and `import('x')` in emitted JS. */
+const MODULE_SPECIFIER =
+  /^\s*(?:import|export)\s[^;]*?\sfrom\s*['"]([^'"\s]+)['"]|^\s*import\s*['"]([^'"\s]+)['"]|\bimport\(\s*['"]([^'"\s]+)['"]\s*\)/gm;
 
 /** ENTRYPOINT + CMD of a target, as the container runtime would join them. */
 function command(target: string): string[] {
@@ -159,6 +164,42 @@ describe('Dockerfile entrypoints (build replayed, run as processes)', () => {
     // Tests and benchmarks stay out of the image.
     expect(readdirSync(trees.broker.hostPath('/app'))).not.toContain('test');
     expect(existsSync(trees.broker.hostPath('/app/dist/broker-image/src/main.test.js'))).toBe(false);
+  });
+
+  it('imports at run time only what the --omit=dev install provides', () => {
+    const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const runtime = new Set(Object.keys(manifest.dependencies));
+    const imported = new Map<string, string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.js')) {
+          const code = readFileSync(path, 'utf8');
+          for (const m of code.matchAll(MODULE_SPECIFIER)) {
+            const specifier = m[1] ?? m[2] ?? m[3];
+            if (
+              specifier.startsWith('.') ||
+              specifier.startsWith('node:') ||
+              builtinModules.includes(specifier)
+            )
+              continue;
+            const name = specifier.startsWith('@')
+              ? specifier.split('/').slice(0, 2).join('/')
+              : specifier.split('/')[0];
+            imported.set(name, path);
+          }
+        }
+      }
+    };
+    walk(trees.broker.hostPath('/app/dist'));
+    expect(imported.size).toBeGreaterThan(0);
+    const missing = [...imported]
+      .filter(([name]) => !runtime.has(name))
+      .map(([name, file]) => `${name} (${file})`);
+    expect(missing).toEqual([]);
   });
 
   it('broker image: `bolide standalone` serves /healthz, the bundled CLI produces and consumes, SIGTERM exits 0', async () => {

@@ -271,7 +271,16 @@ export async function layOutImages(options: ImageTreeOptions): Promise<Record<st
             await symlink(join(repoRoot, 'node_modules'), join(app, 'node_modules'), 'dir');
           }
         } else {
-          await execFileAsync('npm', ['run', 'build'], { cwd: app, maxBuffer: 16 * 1024 * 1024 });
+          await execFileAsync('npm', ['run', 'build'], { cwd: app, maxBuffer: 16 * 1024 * 1024 }).catch(
+            (error: { stdout?: string; stderr?: string; message: string }) => {
+              const output = `${error.stdout ?? ''}${error.stderr ?? ''}`
+                .trim()
+                .split('\n')
+                .slice(-40)
+                .join('\n');
+              throw new Error(`RUN npm run build (Dockerfile line ${instruction.line}) failed:\n${output}`);
+            },
+          );
         }
         continue;
       }
