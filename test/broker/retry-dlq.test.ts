@@ -230,6 +230,14 @@ describe('send-back at the protocol level', () => {
       { brokerName: 'broker-a', readQueueNums: 1, writeQueueNums: 1, perm: 6, topicSysFlag: 0 },
     ]);
 
+    // Dead letters show in the broker's metrics under the DLQ topic (the chart's DLQ alert reads this).
+    const metrics = await (await fetch(`http://127.0.0.1:${mq.httpPort}/metrics`)).text();
+    expect(metrics).toContain(`bolide_messages_in_total{topic="${dlqTopic}"} 1`);
+    expect(metrics).toContain(`bolide_messages_in_total{topic="${retryTopic}"} 2`);
+    expect(metrics).toContain(`bolide_messages_sent_back_total{group="${group}",target="dlq"} 1`);
+    expect(metrics).toContain(`bolide_messages_sent_back_total{group="${group}",target="retry"} 2`);
+    expect(metrics).toMatch(/bolide_scheduled_messages_delivered_total\{level="3"\} \d+/);
+
     // Consume stats of the group include its retry and DLQ topics.
     const stats = (await raw.invoke(broker, 208, { consumerGroup: group })).body!.toString();
     expect(stats).toContain(`"topic":"${retryTopic}"}:{"brokerOffset":2,`);

@@ -293,8 +293,11 @@ export class Broker {
     });
     this.pull.start(this.options.pullCheckIntervalMs ?? 1000);
     this.clients.start(this.options.clientScanIntervalMs ?? 10_000);
-    schedule.start();
-    transactions.start();
+    // Only a master delivers delayed messages and checks transactions back (Java does the same).
+    if (config.brokerRole !== 'SLAVE') {
+      schedule.start();
+      transactions.start();
+    }
     this.offsetTimer = setInterval(() => {
       consumerOffsets
         .persist()

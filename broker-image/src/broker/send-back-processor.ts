@@ -164,6 +164,11 @@ export function createSendBackProcessor(rt: BrokerRuntime) {
       return fail(ResponseCode.SYSTEM_ERROR, `${result.status}${result.remark ? `: ${result.remark}` : ''}`);
     }
     const finalTopic = target.kind === 'dlq' ? dlqTopicOf(h.group) : retryTopic;
+    // Counted under the topic it ends in (the retry copy reaches it when due), like a send.
+    const doneAt = rt.now();
+    rt.stats.recordPut(finalTopic, 1, msg.body.length, doneAt - now, doneAt);
+    rt.metrics.messagesIn.inc({ topic: finalTopic });
+    rt.metrics.bytesIn.inc({ topic: finalTopic }, msg.body.length);
     rt.metrics.sentBack.inc({ group: h.group, target: target.kind });
     rt.logger.debug('message sent back', {
       group: h.group,
