@@ -6,16 +6,19 @@ import {
   BrokerRequestCode,
   createRequest,
   encodeBodyJson,
+  encodeHeader,
   NamesrvRequestCode,
   parseBodyJson,
   parseObjectKey,
   ResponseCode,
 } from '../protocol/index.js';
 import { RemotingClient } from '../remoting/index.js';
-import { ClientApi } from './client-api.js';
-import { resolveClientOptions } from './client-instance.js';
+import { ClientApi, PullSysFlag } from './client-api.js';
+import { parseResetOffsetBody, resolveClientOptions } from './client-instance.js';
 import { MQBrokerError, MQClientError } from './errors.js';
-import { compareMessageQueues, type MessageQueue, retryTopic } from './message.js';
+import { compareMessageQueues, type MessageExt, type MessageQueue, retryTopic } from './message.js';
+import { decodeMessages } from './message-decoder.js';
+import { filterByKey, parseOffsetMsgId, pickByUniqKey, uniqKeyWindow } from './message-query.js';
 import type { ClientOptions, ResolvedClientOptions } from './options.js';
 import { type BrokerData, MASTER_ID, type TopicRouteData } from './route.js';
 
@@ -86,6 +89,9 @@ export interface ConsumerConnectionInfo {
   consumeFromWhere?: string;
   subscriptions: Record<string, unknown>;
 }
+
+/** Group used by tools that read messages without consuming (RocketMQ's TOOLS_CONSUMER). */
+export const TOOLS_CONSUMER_GROUP = 'TOOLS_CONSUMER';
 
 const DEFAULT_TOPIC_CONFIG = {
   readQueueNums: 8,
@@ -431,6 +437,203 @@ export class AdminClient {
       }
     }
     return out.sort((a, b) => compareMessageQueues(a.messageQueue, b.messageQueue));
+  }
+
+  // ---- messages ----
+
+  /**
+   * Messages of `topic` whose KEYS contain `key`, stored within [begin, end] (default: all time),
+   * from every broker of the topic, oldest first (QUERY_MESSAGE, protocol.md §3.9).
+   */
+  async queryMessagesByKey(
+    topic: string,
+    key: string,
+    options: { maxNum?: number; begin?: number; end?: number } = {},
+  ): Promise<MessageExt[]> {
+    const records = await this.queryAllBrokers(
+      topic,
+      key,
+      false,
+      options.maxNum ?? 64,
+      options.begin ?? 0,
+      options.end ?? Date.now(),
+    );
+    return filterByKey(records, topic, key);
+  }
+
+  /** The message of `topic` whose client id (UNIQ_KEY) is `uniqKey`. */
+  async queryMessageByUniqKey(topic: string, uniqKey: string): Promise<MessageExt | undefined> {
+    const { begin, end } = uniqKeyWindow(uniqKey, Date.now());
+    return pickByUniqKey(await this.queryAllBrokers(topic, uniqKey, true, 32, begin, end), uniqKey);
+  }
+
+  private async queryAllBrokers(
+    topic: string,
+    key: string,
+    uniqueKey: boolean,
+    maxNum: number,
+    begin: number,
+    end: number,
+  ): Promise<MessageExt[]> {
+    const route = await this.getTopicRoute(topic);
+    if (!route) throw new MQClientError(`topic ${topic} has no route`);
+    const out: MessageExt[] = [];
+    let lastError: unknown;
+    let answered = 0;
+    await Promise.all(
+      route.brokerDatas.map(async (bd) => {
+        const addr = bd.brokerAddrs[MASTER_ID] ?? Object.values(bd.brokerAddrs)[0];
+        if (!addr) return;
+        try {
+          const body = await this.api.queryMessage(
+            addr,
+            { topic, key, maxNum, beginTimestamp: begin, endTimestamp: end },
+            uniqueKey,
+            this.timeout,
+          );
+          answered++;
+          for (const m of decodeMessages(body)) {
+            m.brokerName = bd.brokerName;
+            out.push(m);
+          }
+        } catch (err) {
+          lastError = err;
+        }
+      }),
+    );
+    if (answered === 0 && lastError) throw lastError;
+    return out;
+  }
+
+  /** VIEW_MESSAGE_BY_ID: the message an offset message id names (store address + physical offset). */
+  async viewMessage(offsetMsgId: string): Promise<MessageExt> {
+    const parsed = parseOffsetMsgId(offsetMsgId);
+    if (!parsed) throw new MQClientError(`${offsetMsgId} is not an offset message id`);
+    const body = await this.api.viewMessage(parsed.address, parsed.physicalOffset, this.timeout);
+    const [msg] = decodeMessages(body);
+    if (!msg) throw new MQClientError(`broker ${parsed.address} returned no message for ${offsetMsgId}`);
+    return msg;
+  }
+
+  /**
+   * A message by either id, as the dashboard looks it up: as an offset id first, then (with a
+   * topic) as a client id (UNIQ_KEY).
+   */
+  async findMessage(id: string, topic?: string): Promise<MessageExt | undefined> {
+    let viewError: unknown;
+    if (parseOffsetMsgId(id)) {
+      try {
+        return await this.viewMessage(id);
+      } catch (err) {
+        viewError = err;
+      }
+    }
+    if (topic !== undefined) return this.queryMessageByUniqKey(topic, id);
+    if (viewError) throw viewError;
+    throw new MQClientError(
+      `${id} is not an offset message id; give the topic to look it up as a message key`,
+    );
+  }
+
+  /**
+   * Reads up to `maxNums` messages of one queue from `offset` without a consumer (a tools pull
+   * with its own subscription and no offset commit), e.g. to list a DLQ.
+   */
+  async pullFromQueue(
+    mq: MessageQueue,
+    offset: number,
+    maxNums: number,
+  ): Promise<{ messages: MessageExt[]; nextBeginOffset: number; maxOffset: number }> {
+    const route = await this.getTopicRoute(mq.topic);
+    const bd = route?.brokerDatas.find((b) => b.brokerName === mq.brokerName);
+    const addr = bd?.brokerAddrs[MASTER_ID] ?? (bd ? Object.values(bd.brokerAddrs)[0] : undefined);
+    if (!addr) throw new MQClientError(`no broker ${mq.brokerName} serves ${mq.topic}`);
+    const result = await this.api.pullMessage(
+      addr,
+      {
+        consumerGroup: TOOLS_CONSUMER_GROUP,
+        topic: mq.topic,
+        queueId: mq.queueId,
+        queueOffset: offset,
+        maxMsgNums: maxNums,
+        sysFlag: PullSysFlag.SUBSCRIPTION,
+        commitOffset: 0,
+        suspendTimeoutMillis: 0,
+        subscription: '*',
+        subVersion: 0,
+        expressionType: 'TAG',
+      },
+      this.timeout,
+    );
+    const messages = result.status === 'FOUND' ? decodeMessages(result.body ?? Buffer.alloc(0)) : [];
+    for (const m of messages) m.brokerName = mq.brokerName;
+    return { messages, nextBeginOffset: result.nextBeginOffset, maxOffset: result.maxOffset };
+  }
+
+  /**
+   * Moves the group's offsets of `topic` to the first message stored at or after `timestamp` (−1:
+   * to the end), on every broker of the topic. Live consumers are told by the broker
+   * (INVOKE_BROKER_TO_RESET_OFFSET → RESET_CONSUMER_CLIENT_OFFSET); with none online the offsets
+   * are written directly (SEARCH_OFFSET_BY_TIMESTAMP + UPDATE_CONSUMER_OFFSET), as mqadmin does.
+   */
+  async resetOffsetByTimestamp(
+    group: string,
+    topic: string,
+    timestamp: number,
+    force = true,
+  ): Promise<{ mq: MessageQueue; offset: number; viaBroker: boolean }[]> {
+    const route = await this.getTopicRoute(topic);
+    if (!route) throw new MQClientError(`topic ${topic} has no route`);
+    const out: { mq: MessageQueue; offset: number; viaBroker: boolean }[] = [];
+    for (const bd of route.brokerDatas) {
+      const addr = bd.brokerAddrs[MASTER_ID];
+      if (!addr) continue;
+      const response = await this.remoting.invoke(
+        addr,
+        createRequest(BrokerRequestCode.INVOKE_BROKER_TO_RESET_OFFSET, {
+          extFields: encodeHeader({ topic, group, timestamp, isForce: force }),
+        }),
+        this.timeout,
+      );
+      if (response.code === ResponseCode.SUCCESS) {
+        for (const entry of parseResetOffsetBody(response.body)) out.push({ ...entry, viaBroker: true });
+        continue;
+      }
+      if (response.code !== ResponseCode.CONSUMER_NOT_ONLINE) {
+        throw new MQBrokerError(response.code, response.remark, addr);
+      }
+      const queueData = route.queueDatas.find((q) => q.brokerName === bd.brokerName);
+      for (let queueId = 0; queueId < (queueData?.readQueueNums ?? 0); queueId++) {
+        const mq = { topic, brokerName: bd.brokerName, queueId };
+        const offset =
+          timestamp === -1
+            ? await this.api.getMaxOffset(addr, mq, this.timeout)
+            : await this.api.searchOffset(addr, mq, timestamp, this.timeout);
+        await this.api.updateConsumerOffset(addr, group, mq, offset, false, this.timeout);
+        out.push({ mq, offset, viaBroker: false });
+      }
+    }
+    return out.sort((a, b) => compareMessageQueues(a.mq, b.mq));
+  }
+
+  /** GET_CONSUMER_RUNNING_INFO of one client of a group, relayed by a broker (the client's JSON). */
+  async getConsumerRunningInfo(group: string, clientId: string): Promise<unknown> {
+    const brokers = await this.mastersOfTopic(retryTopic(group));
+    if (brokers.length === 0) throw new MQClientError(`no broker serves group ${group}`);
+    let lastError: unknown;
+    for (const { addr } of brokers) {
+      try {
+        return await this.api.brokerJson(
+          addr,
+          BrokerRequestCode.GET_CONSUMER_RUNNING_INFO,
+          { consumerGroup: group, clientId, jstackEnable: false },
+          10_000 + this.timeout,
+        );
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
   }
 
   /** GET_BROKER_RUNTIME_INFO: the broker's KV table (all values strings). */

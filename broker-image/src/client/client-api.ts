@@ -32,6 +32,8 @@ export interface SendResult {
   queueOffset: number;
   regionId?: string;
   traceOn?: boolean;
+  /** Set by brokers that assign transaction ids (send response header `transactionId`). */
+  transactionId?: string;
 }
 
 export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
@@ -259,6 +261,7 @@ export class ClientApi {
       queueOffset: longField(response, 'queueOffset'),
       regionId: ext.MSG_REGION,
       traceOn: ext.TRACE_ON === undefined ? undefined : ext.TRACE_ON === 'true',
+      transactionId: ext.transactionId || undefined,
     };
   }
 

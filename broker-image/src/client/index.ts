@@ -11,6 +11,7 @@ export {
   type QueueConsumeStats,
   type QueueTopicStats,
   type SubscriptionGroupConfig,
+  TOOLS_CONSUMER_GROUP,
   type TopicConfig,
 } from './admin.js';
 export { type AllocateStrategy, allocateAveragely, allocateQueues } from './allocate.js';
@@ -53,6 +54,14 @@ export {
   MessageDecodeError,
   MessageSysFlag,
 } from './message-decoder.js';
+export {
+  filterByKey,
+  originalTopic,
+  parseOffsetMsgId,
+  parseUserTimestamp,
+  pickByUniqKey,
+  resendableCopy,
+} from './message-query.js';
 export { type OffsetStore, RemoteOffsetStore } from './offset-store.js';
 export { type ClientOptions, DEFAULT_NAMESRV_ADDR, splitNamesrvAddr } from './options.js';
 export { Producer, type ProducerOptions, type SendOptions } from './producer.js';
@@ -78,4 +87,12 @@ export {
 } from './route.js';
 export { type ConsumeFromWhere, computeStartOffset, type StartOffsetSource } from './start-offset.js';
 export { buildSubscription, javaStringHash, type SubscriptionData } from './subscription.js';
+export {
+  type CheckLocalTransaction,
+  type ExecuteLocalTransaction,
+  LocalTransactionState,
+  TransactionProducer,
+  type TransactionProducerOptions,
+  type TransactionSendResult,
+} from './transaction-producer.js';
 export { UniqKeyGenerator, uniqKeyTimestamp } from './uniq-key.js';

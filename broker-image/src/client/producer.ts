@@ -104,11 +104,11 @@ interface PreparedMessage {
 export class Producer implements ClientMember {
   readonly group: string;
   readonly needsAllBrokers = false;
-  private readonly instance: ClientInstance;
+  protected readonly instance: ClientInstance;
   private readonly publishInfo = new Map<string, TopicPublishInfo>();
   /** Route lookups in progress, so concurrent first sends to a topic share one. */
   private readonly routeLookups = new Map<string, Promise<TopicPublishInfo>>();
-  private readonly sendMsgTimeoutMs: number;
+  protected readonly sendMsgTimeoutMs: number;
   private readonly retryTimes: number;
   private readonly retryTimesAsync: number;
   private readonly compressOver: number;
@@ -321,7 +321,8 @@ export class Producer implements ClientMember {
     const uniqKey = properties[MessageProperty.UNIQ_KEY] ?? this.instance.uniqKeys.next();
     properties[MessageProperty.UNIQ_KEY] = uniqKey;
     let body = msg.body;
-    let sysFlag = 0;
+    // A transactional half message (protocol.md §3.10) carries the prepared bit.
+    let sysFlag = properties[MessageProperty.TRAN_MSG] === 'true' ? MessageSysFlag.TRANSACTION_PREPARED : 0;
     if (allowCompression && body.length >= this.compressOver) {
       const compressed = deflateSync(body, { level: 5 });
       if (compressed.length < body.length) {
@@ -360,7 +361,7 @@ export class Producer implements ClientMember {
     return info;
   }
 
-  private async brokerAddress(mq: MessageQueue): Promise<string> {
+  protected async brokerAddress(mq: MessageQueue): Promise<string> {
     let addr = this.instance.masterAddress(mq.brokerName);
     if (!addr) {
       const route = await this.instance.updateRoute(mq.topic);
