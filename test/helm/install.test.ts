@@ -191,11 +191,17 @@ describe('helm install on a real API server', () => {
     for (const e of pod.containers[0].env as Array<{
       name: string;
       value?: string;
-      valueFrom?: { fieldRef?: { fieldPath: string } };
+      valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
     }>) {
+      const secret = e.valueFrom?.secretKeyRef;
       if (e.value !== undefined) env[e.name] = e.value;
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = 'bolide-5d8f7c9b4-x2k7p';
       else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = RELEASE_NS;
+      else if (secret) {
+        // What the kubelet would inject: the Secret's value, read from the API server.
+        const stored = await getJson(['secret', secret.name, '-n', RELEASE_NS]);
+        env[e.name] = Buffer.from(stored.data[secret.key], 'base64').toString('utf8');
+      } else throw new Error(`runOperator: cannot provide env ${e.name}`);
     }
     const port = Number(env.BOLIDE_METRICS_PORT);
     const child = spawn(
@@ -386,10 +392,23 @@ describe('helm install on a real API server', () => {
     expect(refused.stderr).toMatch(/unknown field "spec.queuez"/);
   });
 
-  it("runs the operator entrypoint with the chart's environment and ServiceAccount: ready, leading, reconciling", async () => {
-    const [deployment] = (
-      await helm.template({ http: { port: await freePort() } }, 'bolide', RELEASE_NS)
-    ).filter((o) => o.kind === 'Deployment');
+  it("runs the operator entrypoint with the chart's environment and ServiceAccount: ready, leading, reconciling, alerts", async () => {
+    await kubectlOk([
+      'create',
+      'secret',
+      'generic',
+      'bolide-alerts',
+      '-n',
+      RELEASE_NS,
+      '--from-literal=token=s3cret',
+    ]);
+    const values = {
+      http: { port: await freePort() },
+      alerts: { webhook: { bearerTokenSecret: { name: 'bolide-alerts', key: 'token' } } },
+    };
+    const [deployment] = (await helm.template(values, 'bolide', RELEASE_NS)).filter(
+      (o) => o.kind === 'Deployment',
+    );
     const operator = await runOperator(deployment);
     const base = `http://127.0.0.1:${operator.port}`;
     await until(
@@ -419,6 +438,33 @@ describe('helm install on a real API server', () => {
       60_000,
       operator.output,
     );
+    // The Alertmanager webhook, as the chart's AlertmanagerConfig sends it: bearer token from the Secret.
+    const group = byKind<ConsumerGroup>(examples(), 'ConsumerGroup');
+    const webhook = (token?: string) =>
+      fetch(`${base}/alerts`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({
+          version: '4',
+          status: 'firing',
+          alerts: [
+            {
+              status: 'firing',
+              labels: {
+                alertname: 'BolideConsumerGroupLagHigh',
+                namespace: APPS,
+                consumergroup: group.metadata.name,
+              },
+            },
+          ],
+        }),
+      });
+    expect((await webhook()).status).toBe(401);
+    expect((await webhook('wrong')).status).toBe(401);
+    expect((await webhook('s3cret')).status).toBe(202);
     expect(await stopOperator(operator)).toBe(0);
     expect(operator.output()).not.toMatch(/forbidden/i);
   });
