@@ -19,6 +19,8 @@ const BATCH = 32;
 const RETRY_AFTER_MS = 1000;
 /** Safety net next to arrival notifications: idle levels are looked at this often. */
 const IDLE_POLL_MS = 5000;
+/** Longest single timer (Node timers overflow past 2^31 ms; long levels just wake up once more). */
+const MAX_SLEEP_MS = 3_600_000;
 
 export interface ScheduleDeps {
   store: MessageStore;
@@ -162,7 +164,7 @@ export class ScheduleMessageService {
           this.timers.delete(level);
           this.kick(level);
         },
-        Math.max(0, wakeAt - this.deps.now()),
+        Math.min(MAX_SLEEP_MS, Math.max(0, wakeAt - this.deps.now())),
       );
       timer.unref();
       this.timers.set(level, timer);

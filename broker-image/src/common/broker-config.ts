@@ -181,7 +181,7 @@ export function brokerConfigSchema(home = homedir()): ConfigSchema<BrokerConfig>
     maxReconsumeTimes: { type: 'int', default: 16, min: 0, max: 2147483647, doc: 'deliveries' },
     transactionTimeOut: { type: 'int', default: 6000, min: 0, doc: 'ms' },
     transactionCheckMax: { type: 'int', default: 15, min: 1, max: 1000, doc: 'check-backs' },
-    transactionCheckInterval: { type: 'int', default: 60_000, min: 100, doc: 'ms' },
+    transactionCheckInterval: { type: 'int', default: 60_000, min: 100, max: 86_400_000, doc: 'ms' },
     enablePropertyFilter: { type: 'bool', default: false, doc: '' },
     rejectTransactionMessage: { type: 'bool', default: false, doc: '' },
     flushConsumerOffsetInterval: { type: 'int', default: 5000, min: 100, doc: 'ms' },
