@@ -46,8 +46,26 @@ export interface AppendItem {
   buffers: readonly Buffer[];
 }
 
-/** Largest write buffer kept between appends; bigger batches get a one-off buffer. */
-const MAX_KEPT_WRITE_BUFFER = 16 * 1024 * 1024;
+/**
+ * Merges buffers that are adjacent views of the same memory (records encoded back to back in the
+ * writer's ring buffer), so that a batch is written with one or two iovecs instead of one per record.
+ */
+function coalesce(bufs: Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i < bufs.length) {
+    const first = bufs[i];
+    let end = first.byteOffset + first.length;
+    let j = i + 1;
+    while (j < bufs.length && bufs[j].buffer === first.buffer && bufs[j].byteOffset === end) {
+      end += bufs[j].length;
+      j++;
+    }
+    out.push(j === i + 1 ? first : Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset));
+    i = j;
+  }
+  return out;
+}
 
 export type DurableOutcome = 'ok' | 'timeout' | 'error';
 
@@ -91,8 +109,6 @@ export class CommitLog {
   /** Every byte below this is covered by a completed fdatasync. */
   flushedOffset = 0;
   private readonly dirty = new Set<CommitLogSegment>();
-  /** Reused by appends (one append runs at a time). */
-  private scratch = Buffer.allocUnsafe(0);
   private failure: Error | undefined;
   private flushing = false;
   private waiters: SyncWaiter[] = [];
@@ -272,19 +288,11 @@ export class CommitLog {
         for (const b of item.buffers) run.bufs.push(b);
         run.len += item.size;
       }
-      // One contiguous buffer per segment: copying into a reused buffer is far cheaper than
-      // handing the kernel hundreds of small iovecs or allocating a fresh buffer per batch.
-      let total = 0;
-      for (const r of runs) total += r.len;
-      const scratch = this.writeBuffer(total);
-      let at = 0;
       for (const r of runs) {
         if (r.len === 0) continue;
-        const start = at;
-        for (const b of r.bufs) at += b.copy(scratch, at);
-        const data = scratch.subarray(start, at);
+        const iov = coalesce(r.bufs);
         const done = await r.seg.file.use(async (fd) => {
-          await writevAt(fd, [data], r.pos);
+          await writevAt(fd, iov, r.pos);
           return true;
         });
         if (!done) throw new StoreStateError(`segment ${r.seg.path} was closed during a write`);
@@ -303,12 +311,6 @@ export class CommitLog {
     }
     const last = runs[runs.length - 1];
     this.writtenOffset = last.seg.base + last.pos + last.len;
-  }
-
-  private writeBuffer(size: number): Buffer {
-    if (size > MAX_KEPT_WRITE_BUFFER) return Buffer.allocUnsafe(size);
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 1024 * 1024));
-    return this.scratch;
   }
 
   // Sealed segments are extended to the full segment size (sparse), as RocketMQ's files are.

@@ -13,9 +13,27 @@ interface Manifest {
   queues: Record<string, Record<string, number>>;
 }
 
+/** How long dispatched entries may wait in memory before being written to their files. */
+const WRITE_DELAY_MS = 10;
+
 export class ConsumeQueueTable {
   private readonly topics = new Map<string, Map<number, ConsumeQueue>>();
   private setChanged = false;
+  private readonly dirty = new Set<ConsumeQueue>();
+  private writeTimer: NodeJS.Timeout | undefined;
+  private readonly requestWrite = (cq: ConsumeQueue): void => {
+    this.dirty.add(cq);
+    if (!this.writeTimer) {
+      this.writeTimer = setTimeout(this.writeDirty, WRITE_DELAY_MS);
+      this.writeTimer.unref();
+    }
+  };
+  private readonly writeDirty = (): void => {
+    this.writeTimer = undefined;
+    const queues = [...this.dirty];
+    this.dirty.clear();
+    for (const cq of queues) cq.writePending();
+  };
 
   constructor(
     readonly dir: string,
@@ -61,6 +79,7 @@ export class ConsumeQueueTable {
       join(this.dir, topic, String(queueId)),
       this.entriesPerFile,
       this.logger,
+      this.requestWrite,
     );
     byId.set(queueId, cq);
     this.setChanged = true;
@@ -143,6 +162,9 @@ export class ConsumeQueueTable {
 
   /** Closes every queue; with `flush` pending entries are written and synced first. */
   async close(flush = true): Promise<void> {
+    if (this.writeTimer) clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    this.dirty.clear();
     await Promise.all([...this.all()].map((cq) => cq.close(flush)));
   }
 }

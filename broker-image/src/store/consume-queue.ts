@@ -64,6 +64,9 @@ export class ConsumeQueue {
     readonly dir: string,
     readonly entriesPerFile: number,
     private readonly logger: Logger,
+    /** Asks for `writePending()` to be called soon (writes of many queues are coalesced). */
+    private readonly requestWrite: (cq: ConsumeQueue) => void = (cq) =>
+      queueMicrotask(() => cq.writePending()),
   ) {}
 
   /** Next queue offset (number of entries including pending ones). */
@@ -182,14 +185,24 @@ export class ConsumeQueue {
     this.pendingCount++;
   }
 
-  // Writing starts after the current dispatch pass so that one write carries every entry of it.
+  // Entries are written a little later, so that one write carries many dispatch passes; a long
+  // backlog is written at once. Reads serve pending entries from memory meanwhile.
   private scheduleWrite(): void {
-    if (this.writing || this.writeScheduled || this.closed) return;
-    this.writeScheduled = true;
-    queueMicrotask(() => {
+    if (this.writing || this.closed) return;
+    if (this.pendingCount >= 4096) {
       this.writeScheduled = false;
       this.startWriting();
-    });
+      return;
+    }
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    this.requestWrite(this);
+  }
+
+  /** Writes pending entries now (called by the scheduler that `requestWrite` reached). */
+  writePending(): void {
+    this.writeScheduled = false;
+    this.startWriting();
   }
 
   private startWriting(): void {

@@ -5,10 +5,9 @@
 
 import type { Logger } from '../common/index.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
-import { tagsCodeOf } from './java-hash.js';
+import { javaStringHashCode, tagsCodeOf } from './java-hash.js';
 import type { KeyIndex } from './key-index.js';
 import type { ArrivalListener } from './message-store.js';
-import { splitKeys } from './properties-codec.js';
 import { MessageSysFlag, transactionType } from './record-codec.js';
 
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
@@ -23,8 +22,8 @@ export interface DispatchRequest {
   tagsCode: number;
   storeTimestamp: number;
   sysFlag: number;
-  keys: string | undefined;
-  uniqKey: string | undefined;
+  /** Index hashes (`indexKeyHash`) of the UNIQ_KEY and each KEYS word. */
+  keyHashes: number[] | undefined;
 }
 
 /**
@@ -85,11 +84,8 @@ export class Dispatcher {
         if (notify && this.listeners.size > 0) this.notify(r);
       }
     }
-    if (tran !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE) {
-      if (r.uniqKey) this.index.add(r.topic, r.uniqKey, r.physicalOffset, r.storeTimestamp);
-      if (r.keys) {
-        for (const k of splitKeys(r.keys)) this.index.add(r.topic, k, r.physicalOffset, r.storeTimestamp);
-      }
+    if (tran !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE && r.keyHashes) {
+      for (const h of r.keyHashes) this.index.add(h, r.physicalOffset, r.storeTimestamp);
     }
   }
 
@@ -104,4 +100,25 @@ export class Dispatcher {
       }
     }
   }
+}
+
+/** Index key hashes of a record's UNIQ_KEY and KEYS words (split on single spaces). */
+export function keyHashesOf(
+  seed: number,
+  uniqKey: string | undefined,
+  keys: string | undefined,
+): number[] | undefined {
+  if (!uniqKey && !keys) return undefined;
+  const out: number[] = [];
+  if (uniqKey) out.push(javaStringHashCode(uniqKey, seed) >>> 0);
+  if (keys) {
+    let from = 0;
+    while (from <= keys.length) {
+      let to = keys.indexOf(' ', from);
+      if (to < 0) to = keys.length;
+      if (to > from) out.push(javaStringHashCode(keys.slice(from, to), seed) >>> 0);
+      from = to + 1;
+    }
+  }
+  return out;
 }

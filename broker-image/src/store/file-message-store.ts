@@ -214,10 +214,7 @@ export class FileMessageStore implements MessageStore {
         logger: this.logger,
       });
       for (const cq of this.queues.all()) this.offsets.set(cq.topic, cq.queueId, cq.maxOffset);
-      // Recovered bytes may still be only in the page cache: make them durable before new appends.
-      await this.commitLog.flush();
       await this.queues.syncAll();
-      await this.index.flush(this.recoveryReport.records > 0);
       await this.queues.writeManifest(true);
       await this.writeCheckpoint(false);
       const fd = await openFile(abort, fsc.O_WRONLY | fsc.O_CREAT);
@@ -259,12 +256,14 @@ export class FileMessageStore implements MessageStore {
     every(this.config.cleanResourceInterval, () => this.runRetention());
   }
 
+  // Never claims consume-queue entries durable past what the CommitLog has flushed: recovery
+  // rebuilds from the checkpoint, so the log must hold every record it skips.
   private async writeCheckpoint(clean: boolean, cqDurable = this.dispatcher.dispatchedOffset): Promise<void> {
     await this.checkpoint.write({
       segmentSize: this.config.mappedFileSizeCommitLog,
       logEnd: this.commitLog.writtenOffset,
       logFlushed: this.commitLog.flushedOffset,
-      cqDurable,
+      cqDurable: Math.min(cqDurable, this.commitLog.flushedOffset),
       clean,
       writtenAt: this.clock(),
     });

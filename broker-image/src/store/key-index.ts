@@ -36,9 +36,44 @@ const RUN_NAME = /^(\d{20})\.idx$/;
 /** hash (32 bits) × MAX_RUN_ENTRIES + position must stay below 2^53. */
 const MAX_RUN_ENTRIES = 2 ** 21;
 
+/** Hash state after "<topic>#": index key hashes of one topic continue from it. */
+export function keyHashSeed(topic: string): number {
+  return javaStringHashCode('#', javaStringHashCode(topic));
+}
+
 /** Hash of an index key (Java String.hashCode of "<topic>#<key>", as uint32). */
 export function indexKeyHash(topic: string, key: string): number {
-  return javaStringHashCode(key, javaStringHashCode('#', javaStringHashCode(topic))) >>> 0;
+  return javaStringHashCode(key, keyHashSeed(topic)) >>> 0;
+}
+
+/** Key-hash seeds by topic (topics are few; bounded anyway), and the last topic decoded from bytes. */
+export class TopicSeeds {
+  private readonly seeds = new Map<string, number>();
+  private lastBytes = Buffer.alloc(0);
+  private lastTopic = '';
+
+  /** The topic whose UTF-8 bytes are buf[start, start + length), reusing the previous string when equal. */
+  topicAt(buf: Buffer, start: number, length: number): string {
+    const last = this.lastBytes;
+    if (last.length === length) {
+      let i = 0;
+      while (i < length && last[i] === buf[start + i]) i++;
+      if (i === length) return this.lastTopic;
+    }
+    this.lastBytes = Buffer.from(buf.subarray(start, start + length));
+    this.lastTopic = this.lastBytes.toString('utf8');
+    return this.lastTopic;
+  }
+
+  get(topic: string): number {
+    let seed = this.seeds.get(topic);
+    if (seed === undefined) {
+      if (this.seeds.size >= 10_000) this.seeds.clear();
+      seed = keyHashSeed(topic);
+      this.seeds.set(topic, seed);
+    }
+    return seed;
+  }
 }
 
 interface RunMeta {
@@ -179,12 +214,12 @@ export class KeyIndex {
     }
   }
 
-  /** Adds one key of the record at `physicalOffset`. */
-  add(topic: string, key: string, physicalOffset: number, storeTimestamp: number): void {
+  /** Adds one key (its `indexKeyHash`) of the record at `physicalOffset`. */
+  add(hash: number, physicalOffset: number, storeTimestamp: number): void {
     if (physicalOffset < this.skipBelow) return;
     if (this.buffer.full) this.rotate();
     const b = this.buffer;
-    b.hashes[b.count] = indexKeyHash(topic, key);
+    b.hashes[b.count] = hash;
     b.phys[b.count] = physicalOffset;
     b.times[b.count] = storeTimestamp;
     b.count++;
@@ -290,7 +325,11 @@ export class KeyIndex {
     for (let k = 0; k < count; k++) {
       const i = order[k];
       const p = HEADER_SIZE + k * ENTRY_SIZE;
-      buf.writeUInt32BE(hashes[i], p);
+      const h = hashes[i];
+      buf[p] = h >>> 24;
+      buf[p + 1] = h >>> 16;
+      buf[p + 2] = h >>> 8;
+      buf[p + 3] = h;
       writeLong(buf, phys[i], p + 4);
       writeLong(buf, times[i], p + 12);
       if (k % FENCE_STRIDE === 0) fence[k / FENCE_STRIDE] = hashes[i];

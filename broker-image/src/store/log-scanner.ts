@@ -9,8 +9,10 @@
 
 import type { Logger } from '../common/index.js';
 import type { CommitLog, CommitLogSegment } from './commit-log.js';
-import { computeTagsCode, type DispatchRequest } from './dispatcher.js';
+import { computeTagsCode, type DispatchRequest, SCHEDULE_TOPIC } from './dispatcher.js';
 import { writeAt } from './file-io.js';
+import { javaHashOfUtf8 } from './java-hash.js';
+import { TopicSeeds } from './key-index.js';
 import {
   BLANK_MAGIC_CODE,
   checkRecordAt,
@@ -69,13 +71,17 @@ function nameIs(buf: Buffer, start: number, end: number, name: Buffer): boolean 
   return true;
 }
 
-/** Reads what dispatch needs from a verified record at `p` (without decoding all properties). */
+/**
+ * Reads what dispatch needs from a verified record at `p` without decoding its properties into
+ * strings: tag and key hashes are computed from the bytes. `seeds` caches key-hash seeds by topic.
+ */
 export function dispatchRequestAt(
   buf: Buffer,
   p: number,
   size: number,
   physicalOffset: number,
   delayLevels: readonly number[],
+  seeds: TopicSeeds,
 ): DispatchRequest {
   const sysFlag = buf.readInt32BE(p + POS_SYS_FLAG);
   const storeTsPos = storeTimestampPos(sysFlag);
@@ -85,13 +91,14 @@ export function dispatchRequestAt(
   const bodyLen = buf.readInt32BE(bodyLenPos);
   const topicLenPos = bodyLenPos + 4 + bodyLen;
   const topicLen = buf[topicLenPos];
-  const topic = buf.toString('utf8', topicLenPos + 1, topicLenPos + 1 + topicLen);
+  const topic = seeds.topicAt(buf, topicLenPos + 1, topicLen);
+  const seed = seeds.get(topic);
   const propsStart = topicLenPos + 1 + topicLen + 2;
   const propsEnd = p + size;
-  let tags: string | undefined;
-  let keys: string | undefined;
-  let uniqKey: string | undefined;
+  let tagsCode = 0;
   let delay: string | undefined;
+  let tags: string | undefined;
+  const keyHashes: number[] = [];
   let i = propsStart;
   while (i < propsEnd) {
     let sep = i;
@@ -100,15 +107,29 @@ export function dispatchRequestAt(
       i = sep + 1;
       continue;
     }
-    let valueEnd = sep + 1;
+    const v = sep + 1;
+    let valueEnd = v;
     while (valueEnd < propsEnd && buf[valueEnd] !== 2) valueEnd++;
-    if (sep > i && valueEnd > sep + 1) {
-      if (nameIs(buf, i, sep, NAME_TAGS)) tags = buf.toString('utf8', sep + 1, valueEnd);
-      else if (nameIs(buf, i, sep, NAME_KEYS)) keys = buf.toString('utf8', sep + 1, valueEnd);
-      else if (nameIs(buf, i, sep, NAME_UNIQ)) uniqKey = buf.toString('utf8', sep + 1, valueEnd);
-      else if (nameIs(buf, i, sep, NAME_DELAY)) delay = buf.toString('utf8', sep + 1, valueEnd);
+    if (sep > i && valueEnd > v) {
+      if (nameIs(buf, i, sep, NAME_TAGS)) {
+        tagsCode = javaHashOfUtf8(buf, v, valueEnd);
+        if (topic === SCHEDULE_TOPIC) tags = buf.toString('utf8', v, valueEnd);
+      } else if (nameIs(buf, i, sep, NAME_UNIQ)) {
+        keyHashes.push(javaHashOfUtf8(buf, v, valueEnd, seed) >>> 0);
+      } else if (nameIs(buf, i, sep, NAME_KEYS)) {
+        let from = v;
+        while (from <= valueEnd) {
+          let to = buf.indexOf(0x20, from);
+          if (to < 0 || to > valueEnd) to = valueEnd;
+          if (to > from) keyHashes.push(javaHashOfUtf8(buf, from, to, seed) >>> 0);
+          from = to + 1;
+        }
+      } else if (nameIs(buf, i, sep, NAME_DELAY)) delay = buf.toString('utf8', v, valueEnd);
     }
     i = valueEnd + 1;
+  }
+  if (topic === SCHEDULE_TOPIC && delay !== undefined) {
+    tagsCode = computeTagsCode(topic, tags, delay, storeTimestamp, delayLevels);
   }
   return {
     topic,
@@ -116,20 +137,29 @@ export function dispatchRequestAt(
     queueOffset: readLong(buf, p + POS_QUEUE_OFFSET),
     physicalOffset,
     size,
-    tagsCode: computeTagsCode(topic, tags, delay, storeTimestamp, delayLevels),
+    tagsCode,
     storeTimestamp,
     sysFlag,
-    keys,
-    uniqKey,
+    keyHashes: keyHashes.length > 0 ? keyHashes : undefined,
   };
 }
 
 /** A forward reader over one segment's file bytes with one chunk of read-ahead. */
+/** A read chunk with free room before its data, so the tail of the previous chunk can be prepended without copying the new one. */
+interface Chunk {
+  mem: Buffer;
+  /** Where the data starts in `mem` (= the room left before it). */
+  at: number;
+  length: number;
+}
+
+const HEADROOM = 256 * 1024;
+
 class SegmentReader {
   buf: Buffer = Buffer.alloc(0);
   /** Segment position of buf[0]. */
   start = 0;
-  private prefetch: { at: number; data: Promise<Buffer> } | undefined;
+  private prefetch: { at: number; data: Promise<Chunk> } | undefined;
 
   constructor(
     private readonly log: CommitLog,
@@ -142,11 +172,11 @@ class SegmentReader {
     return this.start + this.buf.length;
   }
 
-  private async readRaw(at: number, len: number): Promise<Buffer> {
+  private async readRaw(at: number, len: number): Promise<Chunk> {
     const n = Math.max(0, Math.min(len, this.dataEnd - at));
-    const buf = Buffer.allocUnsafe(n);
-    const got = await this.log.readSegmentBytes(this.seg, at, buf, n);
-    return got === n ? buf : buf.subarray(0, got);
+    const mem = Buffer.allocUnsafe(HEADROOM + n);
+    const got = await this.log.readSegmentBytes(this.seg, at, mem.subarray(HEADROOM), n);
+    return { mem, at: HEADROOM, length: got };
   }
 
   /** Makes [pos, pos + need) available (as far as the data goes). */
@@ -154,20 +184,27 @@ class SegmentReader {
     if (pos >= this.start && pos + need <= this.end) return;
     const keep = pos >= this.start && pos < this.end ? this.buf.subarray(pos - this.start) : Buffer.alloc(0);
     const from = pos + keep.length;
-    let fresh: Buffer;
+    let fresh: Chunk;
     if (this.prefetch && this.prefetch.at === from) {
       fresh = await this.prefetch.data;
       this.prefetch = undefined;
-      if (keep.length + fresh.length < need && from + fresh.length < this.dataEnd) {
-        fresh = Buffer.concat([
-          fresh,
-          await this.readRaw(from + fresh.length, need - keep.length - fresh.length),
-        ]);
-      }
     } else {
       fresh = await this.readRaw(from, Math.max(this.chunkSize, need - keep.length));
     }
-    this.buf = keep.length > 0 ? Buffer.concat([keep, fresh]) : fresh;
+    if (keep.length + fresh.length < need && from + fresh.length < this.dataEnd) {
+      // A record larger than a chunk: read the rest and join (rare).
+      const rest = await this.readRaw(from + fresh.length, need - keep.length - fresh.length);
+      this.buf = Buffer.concat([
+        keep,
+        fresh.mem.subarray(fresh.at, fresh.at + fresh.length),
+        rest.mem.subarray(rest.at, rest.at + rest.length),
+      ]);
+    } else if (keep.length <= fresh.at) {
+      keep.copy(fresh.mem, fresh.at - keep.length);
+      this.buf = fresh.mem.subarray(fresh.at - keep.length, fresh.at + fresh.length);
+    } else {
+      this.buf = Buffer.concat([keep, fresh.mem.subarray(fresh.at, fresh.at + fresh.length)]);
+    }
     this.start = pos;
     const next = this.end;
     if (next < this.dataEnd) {
@@ -207,6 +244,7 @@ export async function scanLog(
     cutBytes: 0,
   };
   if (segs.length === 0) return report;
+  const seeds = new TopicSeeds();
   let from = Math.max(fromOffset, segs[0].base);
   report.fromOffset = from;
   for (let i = 0; i < segs.length; i++) {
@@ -239,6 +277,7 @@ export async function scanLog(
               check.size,
               seg.base + pos,
               options.delayLevels,
+              seeds,
             ),
           );
           report.records++;

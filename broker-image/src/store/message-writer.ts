@@ -1,15 +1,22 @@
 // The single writer: validates and encodes appends as they arrive, then writes everything that
-// arrived during one event-loop turn as one batch (one writev per segment touched). Queue offsets
-// and physical offsets are assigned at write time, dispatch runs as soon as the batch is written,
-// and SYNC_FLUSH appends are answered by the group commit of the CommitLog.
+// arrived during one event-loop turn as one batch. Records are encoded straight into a shared
+// ring buffer in arrival order, so a batch is one contiguous slice (one write, no copying). Queue and
+// physical offsets are assigned at write time, dispatch runs as soon as the batch is written, and
+// SYNC_FLUSH appends are answered by the group commit of the CommitLog.
 
 import type { Logger } from '../common/index.js';
 import type { CommitLog } from './commit-log.js';
-import { computeTagsCode, type Dispatcher, type DispatchRequest, occupiesQueue } from './dispatcher.js';
+import {
+  computeTagsCode,
+  type Dispatcher,
+  type DispatchRequest,
+  keyHashesOf,
+  occupiesQueue,
+} from './dispatcher.js';
 import { checkHost, hostBytes } from './host-address.js';
-import { createOffsetMessageId } from './message-id.js';
+import { TopicSeeds } from './key-index.js';
 import type { HostAddress, MessageToStore, PutResult, PutStatus } from './message-store.js';
-import { checkProperties, encodeProperties, MessageProperty } from './properties-codec.js';
+import { MessageProperty } from './properties-codec.js';
 import {
   END_FILLER_SIZE,
   encodeRecordParts,
@@ -18,25 +25,43 @@ import {
   MAX_TOPIC_BYTES,
   POS_PHYSICAL_OFFSET,
   POS_QUEUE_OFFSET,
+  POS_SYS_FLAG,
+  recordSize,
   writeLong,
 } from './record-codec.js';
 import type { StoreConfig } from './store-config.js';
 
+/** The next queue offset of one queue, plus what a failed batch must restore. */
+interface QueueCursor {
+  next: number;
+  batch: number;
+  before: number;
+}
+
 /** Next queue offset per topic/queue (RocketMQ's topicQueueTable). */
 export class QueueOffsetTable {
-  private readonly topics = new Map<string, Map<number, number>>();
+  private readonly topics = new Map<string, Map<number, QueueCursor>>();
 
-  get(topic: string, queueId: number): number {
-    return this.topics.get(topic)?.get(queueId) ?? 0;
-  }
-
-  set(topic: string, queueId: number, next: number): void {
+  cursor(topic: string, queueId: number): QueueCursor {
     let byId = this.topics.get(topic);
     if (!byId) {
       byId = new Map();
       this.topics.set(topic, byId);
     }
-    byId.set(queueId, next);
+    let c = byId.get(queueId);
+    if (!c) {
+      c = { next: 0, batch: -1, before: 0 };
+      byId.set(queueId, c);
+    }
+    return c;
+  }
+
+  get(topic: string, queueId: number): number {
+    return this.topics.get(topic)?.get(queueId)?.next ?? 0;
+  }
+
+  set(topic: string, queueId: number, next: number): void {
+    this.cursor(topic, queueId).next = next;
   }
 
   removeTopic(topic: string): void {
@@ -44,25 +69,38 @@ export class QueueOffsetTable {
   }
 }
 
-interface EncodedMessage {
+interface EncodedHost {
+  bytes: Buffer;
+  /** Upper-case hex of the bytes: the prefix of offset message ids. */
+  hex: string;
+}
+
+/** One record of an append: its bytes (a slice of the ring) and what dispatch needs. */
+interface PendingRecord {
   buf: Buffer;
   storeTimestampPos: number;
   tags: string | undefined;
   keys: string | undefined;
   uniqKey: string | undefined;
   delay: string | undefined;
+  // Used while preparing only.
+  properties: string;
+  propertiesLength: number;
+  bornHost: EncodedHost;
 }
 
 interface PendingPut {
-  /** The encoded records, in order (what the CommitLog writes). */
+  /** The encoded records, in order: what the CommitLog writes. */
   buffers: Buffer[];
+  /** Virtual ring position after the last record (released once the batch is written). */
+  ringEnd: number;
+  records: PendingRecord[];
+  size: number;
   topic: string;
   queueId: number;
   sysFlag: number;
-  messages: EncodedMessage[];
-  size: number;
   waitDurable: boolean;
-  storeHost: HostAddress;
+  storeHost: EncodedHost;
   resolve(result: PutResult): void;
   physicalOffset: number;
   queueOffset: number;
@@ -90,6 +128,7 @@ export interface WriterStats {
 }
 
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const RING_SIZE = 16 * 1024 * 1024;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -107,48 +146,101 @@ export function checkTopic(topic: unknown): string | undefined {
   return undefined;
 }
 
+function hasSeparator(text: string): boolean {
+  return text.indexOf('\u0001') >= 0 || text.indexOf('\u0002') >= 0;
+}
+
+interface ScannedProperties {
+  text: string;
+  tags: string | undefined;
+  keys: string | undefined;
+  uniqKey: string | undefined;
+  delay: string | undefined;
+}
+
+/**
+ * One pass over the properties: encodes them (name U+0001 value, joined by U+0002, null values
+ * skipped), rejects separators inside names or values, and picks what dispatch needs.
+ */
+function scanProperties(props: ReadonlyMap<string, string>): ScannedProperties | string {
+  const out: ScannedProperties = {
+    text: '',
+    tags: undefined,
+    keys: undefined,
+    uniqKey: undefined,
+    delay: undefined,
+  };
+  let text = '';
+  for (const [name, raw] of props) {
+    if (raw === undefined || raw === null) continue;
+    const value = typeof raw === 'string' ? raw : String(raw);
+    if (name === '' || hasSeparator(name))
+      return `property name ${JSON.stringify(name)} is empty or contains U+0001/U+0002`;
+    if (hasSeparator(value)) return `value of property ${name} contains U+0001 or U+0002`;
+    text = text === '' ? `${name}\u0001${value}` : `${text}\u0002${name}\u0001${value}`;
+    switch (name) {
+      case MessageProperty.TAGS:
+        out.tags = value;
+        break;
+      case MessageProperty.KEYS:
+        out.keys = value;
+        break;
+      case MessageProperty.UNIQ_KEY:
+        out.uniqKey = value;
+        break;
+      case MessageProperty.DELAY:
+        out.delay = value;
+        break;
+    }
+  }
+  out.text = text;
+  return out;
+}
+
+type Refused = { status: PutStatus; remark: string };
+
 export class MessageWriter {
   private queue: PendingPut[] = [];
   private queuedBytes = 0;
   private running = false;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly ring = Buffer.allocUnsafe(RING_SIZE);
+  private ringAllocated = 0;
+  private ringReleased = 0;
+  // Encoded hosts by address then port: producers are few, so this saves parsing every message.
+  private readonly hosts = new Map<string, Map<number, EncodedHost>>();
+  private hostCount = 0;
+  // Context of the batch being placed (one batch at a time), so that placing needs no closures.
+  private batchId = 0;
+  private batchNow = 0;
+  private batchCursors: QueueCursor[] = [];
+  private batchRequests: DispatchRequest[] = [];
+  private readonly placeItem = (p: PendingPut, physicalOffset: number): void => this.place(p, physicalOffset);
+  private readonly allocateFn = (size: number): Buffer => this.allocate(size);
+  private readonly seeds = new TopicSeeds();
   readonly stats: WriterStats = { putMessages: 0, putBytes: 0, putFailures: {} };
 
-  // Encoded hosts by "address|port": producers are few, so this saves parsing every message.
-  private readonly hostCache = new Map<string, Buffer>();
-
   constructor(private readonly deps: WriterDeps) {}
-
-  /** IP bytes + port of a host, or the reason it is not valid. */
-  private hostBytes(host: HostAddress): Buffer | string {
-    const key = `${host?.address}|${host?.port}`;
-    const cached = this.hostCache.get(key);
-    if (cached) return cached;
-    const problem = checkHost(host);
-    if (problem) return problem;
-    if (this.hostCache.size >= 4096) this.hostCache.clear();
-    const bytes = hostBytes(host);
-    this.hostCache.set(key, bytes);
-    return bytes;
-  }
 
   /** Appends one message, or a batch (all for one topic and queue) stored contiguously. */
   put(msgs: readonly MessageToStore[]): Promise<PutResult> {
     const refused = this.deps.refusal();
     if (refused) return Promise.resolve(this.failure(refused.status, refused.remark, msgs.length));
-    const prepared = this.prepare(msgs);
-    if ('status' in prepared)
-      return Promise.resolve(this.failure(prepared.status, prepared.remark, msgs.length));
-    if (this.queuedBytes + prepared.size > this.deps.config.maxPendingAppendBytes && this.queue.length > 0) {
+    if (this.queuedBytes > this.deps.config.maxPendingAppendBytes) {
       return Promise.resolve(
         this.failure('OS_PAGE_CACHE_BUSY', 'too many bytes waiting to be written; try again', msgs.length),
       );
     }
+    const prepared = this.prepare(msgs);
+    if ('remark' in prepared && !('buffers' in prepared)) {
+      return Promise.resolve(this.failure(prepared.status, prepared.remark, msgs.length));
+    }
+    const p = prepared as PendingPut;
     return new Promise<PutResult>((resolve) => {
-      prepared.resolve = resolve;
-      this.queue.push(prepared);
-      this.queuedBytes += prepared.size;
+      p.resolve = resolve;
+      this.queue.push(p);
+      this.queuedBytes += p.size;
       if (!this.running && !this.scheduled) {
         // Everything that arrives during this turn is written together.
         this.scheduled = true;
@@ -184,7 +276,83 @@ export class MessageWriter {
     };
   }
 
-  private prepare(msgs: readonly MessageToStore[]): PendingPut | { status: PutStatus; remark: string } {
+  /** IP bytes + port of a host, or the reason it is not valid. */
+  private host(host: HostAddress): EncodedHost | string {
+    const byPort = this.hosts.get(host?.address);
+    const cached = byPort?.get(host.port);
+    if (cached) return cached;
+    const problem = checkHost(host);
+    if (problem) return problem;
+    if (this.hostCount >= 4096) {
+      this.hosts.clear();
+      this.hostCount = 0;
+    }
+    const bytes = hostBytes(host);
+    const encoded = { bytes, hex: bytes.toString('hex').toUpperCase() };
+    let ports = this.hosts.get(host.address);
+    if (!ports) {
+      ports = new Map();
+      this.hosts.set(host.address, ports);
+    }
+    ports.set(host.port, encoded);
+    this.hostCount++;
+    return encoded;
+  }
+
+  // Records are encoded into a ring in arrival order and released in the same order once their
+  // batch is written, so the memory is reused instead of left to the garbage collector. Positions
+  // are virtual (ever increasing); a record that does not fit before the end of the ring starts
+  // at its beginning, the skipped bytes being released with it.
+  private allocate(size: number): Buffer {
+    const capacity = this.ring.length;
+    let start = this.ringAllocated % capacity;
+    let padding = 0;
+    if (start + size > capacity) {
+      padding = capacity - start;
+      start = 0;
+    }
+    if (this.ringAllocated + padding + size - this.ringReleased > capacity) return Buffer.allocUnsafe(size);
+    this.ringAllocated += padding + size;
+    return this.ring.subarray(start, start + size);
+  }
+
+  private check(m: MessageToStore, first: MessageToStore): Refused | undefined {
+    const { config } = this.deps;
+    if (m.topic !== first.topic || m.queueId !== first.queueId) {
+      return {
+        status: 'MESSAGE_ILLEGAL',
+        remark: 'all messages of a batch must have the same topic and queue',
+      };
+    }
+    if (!Buffer.isBuffer(m.body)) return { status: 'MESSAGE_ILLEGAL', remark: 'body must be a Buffer' };
+    if (m.body.length > config.maxMessageSize) {
+      return {
+        status: 'MESSAGE_ILLEGAL',
+        remark: `body of ${m.body.length} bytes exceeds maxMessageSize (${config.maxMessageSize})`,
+      };
+    }
+    if (!isInt32(m.flag))
+      return { status: 'MESSAGE_ILLEGAL', remark: `flag ${m.flag} is not a 32-bit integer` };
+    if (!isInt32(m.sysFlag))
+      return { status: 'MESSAGE_ILLEGAL', remark: `sysFlag ${m.sysFlag} is not a 32-bit integer` };
+    if (!isInt32(m.reconsumeTimes)) {
+      return {
+        status: 'MESSAGE_ILLEGAL',
+        remark: `reconsumeTimes ${m.reconsumeTimes} is not a 32-bit integer`,
+      };
+    }
+    if (!Number.isSafeInteger(m.bornTimestamp)) {
+      return { status: 'MESSAGE_ILLEGAL', remark: `bornTimestamp ${m.bornTimestamp} is not an integer` };
+    }
+    if (typeof m.preparedTransactionOffset !== 'bigint') {
+      return { status: 'MESSAGE_ILLEGAL', remark: 'preparedTransactionOffset must be a bigint' };
+    }
+    if (!(m.properties instanceof Map))
+      return { status: 'MESSAGE_ILLEGAL', remark: 'properties must be a Map' };
+    return undefined;
+  }
+
+  private prepare(msgs: readonly MessageToStore[]): PendingPut | Refused {
     const { config } = this.deps;
     if (msgs.length === 0) return { status: 'MESSAGE_ILLEGAL', remark: 'no messages' };
     const first = msgs[0];
@@ -196,58 +364,63 @@ export class MessageWriter {
         remark: `queueId ${first.queueId} is not an integer from 0 to ${INT32_MAX}`,
       };
     }
-    const storeHost = first.storeHost ?? config.storeHost;
-    const messages: EncodedMessage[] = [];
+    const storeHost = this.host(first.storeHost ?? config.storeHost);
+    if (typeof storeHost === 'string')
+      return { status: 'MESSAGE_ILLEGAL', remark: `storeHost: ${storeHost}` };
+    const topicLength = Buffer.byteLength(first.topic, 'utf8');
+    // Validate and size everything first: ring space is taken only for appends that are queued.
+    const records: PendingRecord[] = [];
     let size = 0;
     for (const m of msgs) {
-      if (m.topic !== first.topic || m.queueId !== first.queueId) {
-        return {
-          status: 'MESSAGE_ILLEGAL',
-          remark: 'all messages of a batch must have the same topic and queue',
-        };
-      }
-      if (!Buffer.isBuffer(m.body)) return { status: 'MESSAGE_ILLEGAL', remark: 'body must be a Buffer' };
-      if (m.body.length > config.maxMessageSize) {
-        return {
-          status: 'MESSAGE_ILLEGAL',
-          remark: `body of ${m.body.length} bytes exceeds maxMessageSize (${config.maxMessageSize})`,
-        };
-      }
-      if (!isInt32(m.flag))
-        return { status: 'MESSAGE_ILLEGAL', remark: `flag ${m.flag} is not a 32-bit integer` };
-      if (!isInt32(m.sysFlag)) {
-        return { status: 'MESSAGE_ILLEGAL', remark: `sysFlag ${m.sysFlag} is not a 32-bit integer` };
-      }
-      if (!isInt32(m.reconsumeTimes)) {
-        return {
-          status: 'MESSAGE_ILLEGAL',
-          remark: `reconsumeTimes ${m.reconsumeTimes} is not a 32-bit integer`,
-        };
-      }
-      if (!Number.isSafeInteger(m.bornTimestamp)) {
-        return { status: 'MESSAGE_ILLEGAL', remark: `bornTimestamp ${m.bornTimestamp} is not an integer` };
-      }
-      if (typeof m.preparedTransactionOffset !== 'bigint') {
-        return { status: 'MESSAGE_ILLEGAL', remark: 'preparedTransactionOffset must be a bigint' };
-      }
-      const bornHostBytes = this.hostBytes(m.bornHost);
-      if (typeof bornHostBytes === 'string')
-        return { status: 'MESSAGE_ILLEGAL', remark: `bornHost: ${bornHostBytes}` };
-      const storeHostBytes = this.hostBytes(storeHost);
-      if (typeof storeHostBytes === 'string') {
-        return { status: 'MESSAGE_ILLEGAL', remark: `storeHost: ${storeHostBytes}` };
-      }
-      if (!(m.properties instanceof Map))
-        return { status: 'MESSAGE_ILLEGAL', remark: 'properties must be a Map' };
-      const propProblem = checkProperties(m.properties);
-      if (propProblem) return { status: 'MESSAGE_ILLEGAL', remark: propProblem };
-      const properties = encodeProperties(m.properties);
-      if (Buffer.byteLength(properties, 'utf8') > MAX_PROPERTIES_BYTES) {
+      const problem = this.check(m, first);
+      if (problem) return problem;
+      const bornHost = this.host(m.bornHost);
+      if (typeof bornHost === 'string') return { status: 'MESSAGE_ILLEGAL', remark: `bornHost: ${bornHost}` };
+      const props = scanProperties(m.properties);
+      if (typeof props === 'string') return { status: 'MESSAGE_ILLEGAL', remark: props };
+      const properties = props.text;
+      const propertiesLength = Buffer.byteLength(properties, 'utf8');
+      if (propertiesLength > MAX_PROPERTIES_BYTES) {
         return {
           status: 'PROPERTIES_SIZE_EXCEEDED',
           remark: `properties exceed ${MAX_PROPERTIES_BYTES} bytes`,
         };
       }
+      const recordBytes = recordSize(
+        m.body.length,
+        topicLength,
+        propertiesLength,
+        bornHost.bytes.length === 20,
+        storeHost.bytes.length === 20,
+      );
+      if (recordBytes > config.maxMessageSize + MAX_RECORD_OVERHEAD) {
+        return { status: 'MESSAGE_ILLEGAL', remark: `record of ${recordBytes} bytes is too large` };
+      }
+      size += recordBytes;
+      records.push({
+        buf: EMPTY,
+        storeTimestampPos: 0,
+        tags: props.tags,
+        keys: props.keys,
+        uniqKey: props.uniqKey,
+        delay: props.delay,
+        properties,
+        propertiesLength,
+        bornHost,
+      });
+    }
+    if (size + END_FILLER_SIZE > this.deps.commitLog.segmentSize) {
+      return {
+        status: 'MESSAGE_ILLEGAL',
+        remark: `batch of ${size} bytes does not fit one commit log segment (${this.deps.commitLog.segmentSize})`,
+      };
+    }
+    const buffers: Buffer[] = [];
+    let waitDurable = config.flushDiskType === 'SYNC_FLUSH';
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i];
+      const r = records[i];
+      if (m.waitStoreMsgOK === false) waitDurable = false;
       const encoded = encodeRecordParts({
         topic: m.topic,
         queueId: m.queueId,
@@ -258,44 +431,33 @@ export class MessageWriter {
         bornTimestamp: m.bornTimestamp,
         bornHost: m.bornHost,
         storeTimestamp: 0,
-        storeHost,
+        storeHost: config.storeHost,
         reconsumeTimes: m.reconsumeTimes,
         preparedTransactionOffset: m.preparedTransactionOffset,
         body: m.body,
-        properties,
-        bornHostBytes,
-        storeHostBytes,
+        properties: r.properties,
+        bornHostBytes: r.bornHost.bytes,
+        storeHostBytes: storeHost.bytes,
+        topicLength,
+        propertiesLength: r.propertiesLength,
+        allocate: this.allocateFn,
       });
-      if (encoded.buf.length > config.maxMessageSize + MAX_RECORD_OVERHEAD) {
-        return { status: 'MESSAGE_ILLEGAL', remark: `record of ${encoded.buf.length} bytes is too large` };
-      }
-      size += encoded.buf.length;
-      messages.push({
-        buf: encoded.buf,
-        storeTimestampPos: encoded.storeTimestampPos,
-        tags: m.properties.get(MessageProperty.TAGS),
-        keys: m.properties.get(MessageProperty.KEYS),
-        uniqKey: m.properties.get(MessageProperty.UNIQ_KEY),
-        delay: m.properties.get(MessageProperty.DELAY),
-      });
-    }
-    if (size + END_FILLER_SIZE > this.deps.commitLog.segmentSize) {
-      return {
-        status: 'MESSAGE_ILLEGAL',
-        remark: `batch of ${size} bytes does not fit one commit log segment (${this.deps.commitLog.segmentSize})`,
-      };
+      r.buf = encoded.buf;
+      r.storeTimestampPos = encoded.storeTimestampPos;
+      r.properties = '';
+      buffers.push(encoded.buf);
     }
     return {
-      buffers: messages.map((m) => m.buf),
+      buffers,
+      ringEnd: this.ringAllocated,
+      records,
+      size,
       topic: first.topic,
       queueId: first.queueId,
       sysFlag: first.sysFlag,
-      messages,
-      size,
-      waitDurable:
-        this.deps.config.flushDiskType === 'SYNC_FLUSH' && msgs.every((m) => m.waitStoreMsgOK !== false),
+      waitDurable,
       storeHost,
-      resolve: () => undefined,
+      resolve: noop,
       physicalOffset: -1,
       queueOffset: -1,
       storeTimestamp: 0,
@@ -313,7 +475,8 @@ export class MessageWriter {
           bytes += this.queue[take].size;
           take++;
         }
-        const batch = this.queue.splice(0, take);
+        const batch = take === this.queue.length ? this.queue : this.queue.slice(0, take);
+        this.queue = take === this.queue.length ? [] : this.queue.slice(take);
         await this.writeBatch(batch);
         this.queuedBytes -= bytes;
       }
@@ -330,28 +493,28 @@ export class MessageWriter {
   }
 
   private async writeBatch(batch: PendingPut[]): Promise<void> {
-    const { commitLog, dispatcher, offsets, config } = this.deps;
-    const now = this.deps.clock();
-    const previous = new Map<string, { topic: string; queueId: number; next: number }>();
-    const requests: DispatchRequest[] = [];
-    this.batchNow = now;
-    this.batchPrevious = previous;
-    this.batchRequests = requests;
+    const { commitLog, dispatcher, config } = this.deps;
+    this.batchId++;
+    this.batchNow = this.deps.clock();
+    this.batchCursors = [];
+    this.batchRequests = [];
     try {
       await commitLog.append(batch, this.placeItem);
     } catch (err) {
-      for (const prev of previous.values()) offsets.set(prev.topic, prev.queueId, prev.next);
+      this.ringReleased = batch[batch.length - 1].ringEnd;
+      for (const c of this.batchCursors) c.next = c.before;
       const code = (err as NodeJS.ErrnoException).code;
       const status: PutStatus = code === 'ENOSPC' ? 'SERVICE_NOT_AVAILABLE' : 'UNKNOWN_ERROR';
       if (code === 'ENOSPC') this.deps.onDiskFull();
       this.deps.logger.error('commit log write failed', { err, messages: batch.length });
       for (const p of batch)
-        p.resolve(this.failure(status, `write failed: ${(err as Error).message}`, p.messages.length));
+        p.resolve(this.failure(status, `write failed: ${(err as Error).message}`, p.buffers.length));
       return;
     }
-    dispatcher.dispatch(requests, commitLog.writtenOffset);
+    this.ringReleased = batch[batch.length - 1].ringEnd;
+    dispatcher.dispatch(this.batchRequests, commitLog.writtenOffset);
     for (const p of batch) {
-      this.stats.putMessages += p.messages.length;
+      this.stats.putMessages += p.buffers.length;
       this.stats.putBytes += p.size;
       if (!p.waitDurable) {
         p.resolve(this.success(p, 'PUT_OK'));
@@ -377,59 +540,53 @@ export class MessageWriter {
     }
   }
 
-  // Context of the batch being placed (one batch at a time), so that placing needs no closures.
-  private batchNow = 0;
-  private batchPrevious = new Map<string, { topic: string; queueId: number; next: number }>();
-  private batchRequests: DispatchRequest[] = [];
-  private readonly placeItem = (p: PendingPut, physicalOffset: number): void => this.place(p, physicalOffset);
-
   private place(p: PendingPut, physicalOffset: number): void {
-    const { offsets, delayLevels } = this.deps;
     const now = this.batchNow;
-    const previous = this.batchPrevious;
-    const requests = this.batchRequests;
     p.physicalOffset = physicalOffset;
     p.storeTimestamp = now;
     const inQueue = occupiesQueue(p.sysFlag);
-    const key = `${p.queueId}\u0000${p.topic}`;
-    let next = offsets.get(p.topic, p.queueId);
-    if (!previous.has(key)) previous.set(key, { topic: p.topic, queueId: p.queueId, next });
-    p.queueOffset = inQueue ? next : 0;
+    const cursor = this.deps.offsets.cursor(p.topic, p.queueId);
+    if (cursor.batch !== this.batchId) {
+      cursor.batch = this.batchId;
+      cursor.before = cursor.next;
+      this.batchCursors.push(cursor);
+    }
+    p.queueOffset = inQueue ? cursor.next : 0;
     let at = physicalOffset;
-    for (const m of p.messages) {
-      const queueOffset = inQueue ? next++ : 0;
-      writeLong(m.buf, queueOffset, POS_QUEUE_OFFSET);
-      writeLong(m.buf, at, POS_PHYSICAL_OFFSET);
-      writeLong(m.buf, now, m.storeTimestampPos);
-      requests.push({
+    const seed = this.seeds.get(p.topic);
+    for (const r of p.records) {
+      const buf = r.buf;
+      const queueOffset = inQueue ? cursor.next++ : 0;
+      writeLong(buf, queueOffset, POS_QUEUE_OFFSET);
+      writeLong(buf, at, POS_PHYSICAL_OFFSET);
+      writeLong(buf, now, r.storeTimestampPos);
+      this.batchRequests.push({
         topic: p.topic,
         queueId: p.queueId,
         queueOffset,
         physicalOffset: at,
-        size: m.buf.length,
-        tagsCode: computeTagsCode(p.topic, m.tags, m.delay, now, delayLevels),
+        size: buf.length,
+        tagsCode: computeTagsCode(p.topic, r.tags, r.delay, now, this.deps.delayLevels),
         storeTimestamp: now,
-        sysFlag: m.buf.readInt32BE(36),
-        keys: m.keys,
-        uniqKey: m.uniqKey,
+        sysFlag: buf.readInt32BE(POS_SYS_FLAG),
+        keyHashes: keyHashesOf(seed, r.uniqKey, r.keys),
       });
-      at += m.buf.length;
+      at += buf.length;
     }
-    if (inQueue) offsets.set(p.topic, p.queueId, next);
   }
 
   private success(p: PendingPut, status: PutStatus, remark?: string): PutResult {
     const msgIds: string[] = [];
     let at = p.physicalOffset;
-    for (const m of p.messages) {
-      msgIds.push(createOffsetMessageId(p.storeHost, at));
-      at += m.buf.length;
+    for (const buf of p.buffers) {
+      msgIds.push(p.storeHost.hex + at.toString(16).toUpperCase().padStart(16, '0'));
+      at += buf.length;
     }
     const result: PutResult = {
       status,
       physicalOffset: BigInt(p.physicalOffset),
       queueOffset: BigInt(p.queueOffset),
-      count: p.messages.length,
+      count: p.buffers.length,
       wroteBytes: p.size,
       storeTimestamp: p.storeTimestamp,
       msgIds,
@@ -438,3 +595,7 @@ export class MessageWriter {
     return result;
   }
 }
+
+function noop(): void {}
+
+const EMPTY = Buffer.alloc(0);

@@ -108,9 +108,26 @@ export function bodyCrc(body: Buffer): number {
 
 /** Writes a signed 64-bit value given as a safe-integer number. */
 export function writeLong(buf: Buffer, value: number, pos: number): void {
+  // Byte stores: much cheaper than writeInt32BE's checks on the append path (typed-array stores
+  // truncate to 8 bits; >>> gives two's complement for negative high words).
   const hi = Math.floor(value / 4294967296);
-  buf.writeInt32BE(hi | 0, pos);
-  buf.writeUInt32BE(value - hi * 4294967296, pos + 4);
+  const lo = value - hi * 4294967296;
+  buf[pos] = hi >>> 24;
+  buf[pos + 1] = hi >>> 16;
+  buf[pos + 2] = hi >>> 8;
+  buf[pos + 3] = hi;
+  buf[pos + 4] = lo >>> 24;
+  buf[pos + 5] = lo >>> 16;
+  buf[pos + 6] = lo >>> 8;
+  buf[pos + 7] = lo;
+}
+
+/** Writes a 32-bit integer big-endian with byte stores (no range checks: callers validated). */
+function putInt(buf: Buffer, value: number, pos: number): void {
+  buf[pos] = value >>> 24;
+  buf[pos + 1] = value >>> 16;
+  buf[pos + 2] = value >>> 8;
+  buf[pos + 3] = value;
 }
 
 /** Reads a signed 64-bit value as a number (exact below 2^53). */
@@ -158,9 +175,14 @@ export function encodeRecordParts(p: {
   /** Pre-encoded hosts (IP bytes + port, see `hostBytes`), used instead of the addresses. */
   bornHostBytes?: Buffer;
   storeHostBytes?: Buffer;
+  /** UTF-8 lengths, when the caller already knows them. */
+  topicLength?: number;
+  propertiesLength?: number;
+  /** Where the record's bytes go (exactly the record size); a new buffer by default. */
+  allocate?: (size: number) => Buffer;
 }): EncodedRecord {
-  const topicLen = Buffer.byteLength(p.topic, 'utf8');
-  const propsLen = Buffer.byteLength(p.properties, 'utf8');
+  const topicLen = p.topicLength ?? Buffer.byteLength(p.topic, 'utf8');
+  const propsLen = p.propertiesLength ?? Buffer.byteLength(p.properties, 'utf8');
   if (topicLen > MAX_TOPIC_BYTES) throw new RecordFormatError(`topic is ${topicLen} bytes; at most 127 fit`);
   if (propsLen > MAX_PROPERTIES_BYTES) {
     throw new RecordFormatError(`properties are ${propsLen} bytes; at most 32767 fit`);
@@ -174,34 +196,37 @@ export function encodeRecordParts(p: {
     (bornV6 ? MessageSysFlag.BORNHOST_V6 : 0) |
     (storeV6 ? MessageSysFlag.STOREHOST_V6 : 0);
   const size = recordSize(p.body.length, topicLen, propsLen, bornV6, storeV6);
-  const buf = Buffer.allocUnsafe(size);
-  buf.writeInt32BE(size, POS_TOTAL_SIZE);
-  buf.writeInt32BE(MESSAGE_MAGIC_CODE, POS_MAGIC);
-  buf.writeInt32BE(p.bodyCRC ?? bodyCrc(p.body), POS_BODY_CRC);
-  buf.writeInt32BE(p.queueId, POS_QUEUE_ID);
-  buf.writeInt32BE(p.flag | 0, POS_FLAG);
+  const buf = p.allocate ? p.allocate(size) : Buffer.allocUnsafe(size);
+  putInt(buf, size, POS_TOTAL_SIZE);
+  putInt(buf, MESSAGE_MAGIC_CODE, POS_MAGIC);
+  putInt(buf, p.bodyCRC ?? bodyCrc(p.body), POS_BODY_CRC);
+  putInt(buf, p.queueId, POS_QUEUE_ID);
+  putInt(buf, p.flag | 0, POS_FLAG);
   putLong(buf, p.queueOffset, POS_QUEUE_OFFSET);
   putLong(buf, p.physicalOffset, POS_PHYSICAL_OFFSET);
-  buf.writeInt32BE(sysFlag, POS_SYS_FLAG);
+  putInt(buf, sysFlag, POS_SYS_FLAG);
   writeLong(buf, p.bornTimestamp, POS_BORN_TIMESTAMP);
-  let pos = POS_BORN_HOST + bornBytes.copy(buf, POS_BORN_HOST);
+  buf.set(bornBytes, POS_BORN_HOST);
+  let pos = POS_BORN_HOST + bornBytes.length;
   const storeTsPos = pos;
   writeLong(buf, p.storeTimestamp, pos);
   pos += 8;
-  pos += storeBytes.copy(buf, pos);
-  buf.writeInt32BE(p.reconsumeTimes | 0, pos);
+  buf.set(storeBytes, pos);
+  pos += storeBytes.length;
+  putInt(buf, p.reconsumeTimes | 0, pos);
   pos += 4;
   putLong(buf, p.preparedTransactionOffset, pos);
   pos += 8;
-  buf.writeInt32BE(p.body.length, pos);
+  putInt(buf, p.body.length, pos);
   pos += 4;
-  p.body.copy(buf, pos);
+  buf.set(p.body, pos);
   pos += p.body.length;
-  buf.writeInt8(topicLen, pos);
+  buf[pos] = topicLen;
   pos += 1;
   buf.write(p.topic, pos, topicLen, 'utf8');
   pos += topicLen;
-  buf.writeInt16BE(propsLen, pos);
+  buf[pos] = propsLen >>> 8;
+  buf[pos + 1] = propsLen;
   pos += 2;
   if (propsLen > 0) buf.write(p.properties, pos, propsLen, 'utf8');
   return { buf, storeTimestampPos: storeTsPos };
@@ -214,9 +239,12 @@ function encodedHost(field: string, host: HostAddress): Buffer {
 }
 
 function putLong(buf: Buffer, value: number | bigint, pos: number): void {
-  if (typeof value === 'bigint') buf.writeBigInt64BE(value, pos);
-  else writeLong(buf, value, pos);
+  if (typeof value !== 'bigint') writeLong(buf, value, pos);
+  else if (value >= -SAFE && value <= SAFE) writeLong(buf, Number(value), pos);
+  else buf.writeBigInt64BE(value, pos);
 }
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Encodes one record from all its fields. */
 export function encodeRecord(fields: RecordFields): Buffer {

@@ -171,8 +171,14 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
   for (const cq of queues.all()) await cq.correctMinOffset(commitLog.minOffset);
   dispatcher.dispatchedOffset = end;
   index.noteDispatched(end);
+  // What is known durable: everything after a clean shutdown; after a crash, what the checkpoint
+  // saw flushed. The rest may sit only in the page cache and is flushed by the flush service
+  // (startup does not wait for it, and no checkpoint claims it before that).
   if (report.mode === 'clean') commitLog.flushedOffset = end;
-  else commitLog.markUnflushedFrom(Math.min(scanFrom, cp?.logFlushed ?? scanFrom));
+  else {
+    commitLog.flushedOffset = Math.min(end, report.mode === 'crash' ? (cp?.logFlushed ?? logMin) : logMin);
+    commitLog.markUnflushedFrom(commitLog.flushedOffset);
+  }
   report.endOffset = end;
   report.durationMs = performance.now() - t0;
 
