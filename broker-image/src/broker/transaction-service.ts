@@ -66,6 +66,16 @@ const END_HEADER = {
   transactionId: 'string?',
 } as const;
 
+/** Decodes a record the store served; one that does not decode is logged and skipped. */
+function decodeOrLog(raw: Buffer, logger: Logger): StoredRecord | undefined {
+  try {
+    return decodeRecord(raw);
+  } catch (err) {
+    logger.error('unreadable transaction record skipped', { error: err });
+    return undefined;
+  }
+}
+
 function stored(result: PutResult): boolean {
   return result.status === 'PUT_OK' || result.status === 'FLUSH_DISK_TIMEOUT';
 }
@@ -92,9 +102,9 @@ export class TransactionService {
     for (;;) {
       const got = await store.getMessage(TRANS_OP_HALF_TOPIC, 0, offset, BATCH);
       for (const raw of got.records) {
-        const record = decodeRecord(raw);
-        const half = opDoneOffset(record);
-        if (half !== undefined) this.book.markDone(half, record.queueOffset);
+        const record = decodeOrLog(raw, this.deps.logger);
+        const half = record && opDoneOffset(record);
+        if (record && half !== undefined) this.book.markDone(half, record.queueOffset);
       }
       if (got.nextBeginOffset <= offset && got.records.length === 0) break;
       offset = got.nextBeginOffset;
@@ -233,7 +243,8 @@ export class TransactionService {
         continue;
       }
       for (const raw of got.records) {
-        const record = decodeRecord(raw);
+        const record = decodeOrLog(raw, logger);
+        if (!record) continue;
         const config = this.deps.config();
         const decision = this.book.decide(
           record.queueOffset,
