@@ -52,6 +52,25 @@ describe('desiredBrokerCluster', () => {
     }
   });
 
+  it('every pod meets Pod Security "restricted" (non-root, no privilege escalation, RuntimeDefault seccomp)', () => {
+    const desired = desiredBrokerCluster(sampleCluster({ brokers: { groups: 2 } }), options);
+    const statefulSets = allObjects(desired).filter((o): o is StatefulSet => o.kind === 'StatefulSet');
+    expect(statefulSets).toHaveLength(3);
+    for (const sts of statefulSets) {
+      const pod = sts.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      for (const container of pod.containers) {
+        expect(container.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+    }
+  });
+
   it('name servers: a StatefulSet with the requested replicas behind a headless Service', () => {
     const desired = desiredBrokerCluster(sampleCluster({ nameServers: { replicas: 3 } }), options);
     const sts = desired.nameServer;

@@ -60,7 +60,12 @@ export interface PodTemplate {
     containers: Container[];
     volumes?: Volume[];
     terminationGracePeriodSeconds?: number;
-    securityContext?: { fsGroup?: number; runAsUser?: number; runAsNonRoot?: boolean };
+    securityContext?: {
+      fsGroup?: number;
+      runAsUser?: number;
+      runAsNonRoot?: boolean;
+      seccompProfile?: { type: 'RuntimeDefault' | 'Localhost' | 'Unconfined' };
+    };
   };
 }
 
