@@ -52,11 +52,11 @@ async function scheduledRecord(broker: string, msgId: string): Promise<StoredRec
   return decodeRecord(view.body!);
 }
 
-/** Every record of queue 0, once at least `count` are there, then a quiet period for extras. */
-async function collect(broker: string, topic: string, count: number): Promise<StoredRecord[]> {
+/** Every record of queue 0, once one with body `last` is there, then a quiet period for extras. */
+async function collect(broker: string, topic: string, last: string): Promise<StoredRecord[]> {
   const out: StoredRecord[] = [];
   const deadline = Date.now() + 30_000;
-  while (out.length < count && Date.now() < deadline) {
+  while (!out.some((r) => r.body.toString() === last) && Date.now() < deadline) {
     const got = await pullNext(raw, broker, 'Reader', topic, 0, BigInt(out.length), deadline - Date.now());
     out.push(...got.records);
   }
@@ -111,7 +111,7 @@ describe('delayed messages', () => {
     );
 
     const second = await start(dataDir);
-    const records = await collect(second.brokerAddr, topic, 2);
+    const records = await collect(second.brokerAddr, topic, 'long');
     expect(records.map((r) => r.body.toString())).toEqual(['short', 'long']);
     const delivered = records[1];
     const lateBy = delivered.storeTimestamp - (parked.storeTimestamp + LONG_DELAY_MS);
@@ -140,7 +140,7 @@ describe('delayed messages', () => {
     await stop(first, 'kill');
 
     const second = await start(dataDir, 'child-process');
-    const records = await collect(second.brokerAddr, topic, 2);
+    const records = await collect(second.brokerAddr, topic, 'after-kill');
     const bodies = records.map((r) => r.body.toString());
     const repeats = bodies.filter((b) => b === 'before-kill').length - 1;
     console.log(`after SIGKILL: ${bodies.join(', ')} (repeated deliveries: ${repeats})`);
