@@ -20,6 +20,17 @@ export type { PullResult, PullStatus, SendResult, SendStatus } from './client-ap
 export { localIPv4 } from './client-instance.js';
 export { isUnreachable, MQBrokerError, MQClientError } from './errors.js';
 export {
+  type ClaimResult,
+  defaultIdempotencyKey,
+  handleOnce,
+  type IdempotencyStore,
+  type IdempotentOptions,
+  idempotent,
+  idempotentOrderly,
+  MemoryIdempotencyStore,
+  type MessageHandler,
+} from './idempotent.js';
+export {
   type ConsumeContext,
   type ConsumeOrderlyContext,
   ConsumeOrderlyStatus,
@@ -85,6 +96,7 @@ export {
   subscribeQueues,
   type TopicRouteData,
 } from './route.js';
+export { SqliteIdempotencyStore, type SqliteIdempotencyStoreOptions } from './sqlite-idempotency-store.js';
 export { type ConsumeFromWhere, computeStartOffset, type StartOffsetSource } from './start-offset.js';
 export { buildSubscription, javaStringHash, type SubscriptionData } from './subscription.js';
 export {
