@@ -31,6 +31,16 @@ describe('runCli usage handling', () => {
       [['topic', 'create', '--topic', 'T', '--perm', '9'], /--perm must be/],
       [['topic', 'list', '--serialize-type', 'XML'], /serialize-type/],
       [['topic', 'list', '--namesrv-addr', 'nope'], /bad name server address/],
+      [['message'], /unknown message subcommand/],
+      [['message', 'query', '--topic', 'T'], /exactly one of --key and --uniq-key/],
+      [['message', 'query', '--topic', 'T', '--key', 'k', '--uniq-key', 'u'], /exactly one/],
+      [['message', 'query', '--topic', 'T', '--key', 'k', '--begin', 'noon'], /--begin/],
+      [['message', 'query', '--topic', 'T', '--key', 'k', '--max', '65'], /--max must be/],
+      [['message', 'view'], /--id is required/],
+      [['message', 'dlq'], /--group is required/],
+      [['group', 'reset-offset', '--group', 'G', '--topic', 'T'], /--timestamp is required/],
+      [['group', 'reset-offset', '--group', 'G', '--topic', 'T', '--timestamp', 'soon'], /--timestamp/],
+      [['group', 'reset-offset', '--group', 'G', '--timestamp', '0'], /--topic is required/],
     ];
     for (const [argv, pattern] of cases) {
       const io = capture();

@@ -1,17 +1,23 @@
 // `bolide produce|consume|topic|group|cluster …`: the client-side commands for people. Server roles
 // (namesrv, broker, standalone) are dispatched by main.ts; everything else lands here.
 
-import { parseArgs } from 'node:util';
 import {
-  AdminClient,
-  type ClientOptions,
+  type AdminClient,
   type ConsumeFromWhere,
+  type ConsumeStats,
   DEFAULT_NAMESRV_ADDR,
+  DLQ_GROUP_TOPIC_PREFIX,
   type MessageExt,
+  MQBrokerError,
+  MQClientError,
   Producer,
   PushConsumer,
+  parseUserTimestamp,
+  retryTopic,
 } from '../client/index.js';
+import { clientOptions, intOption, parse, required, withAdmin } from './args.js';
 import { type CliIo, formatTable, processIo, UsageError } from './io.js';
+import { messageCommand } from './message-commands.js';
 
 export const CLI_USAGE = `Usage: bolide <command> [options]
 
@@ -33,58 +39,18 @@ Client commands (all take --namesrv-addr host:port[;host:port], default $NAMESRV
           [--retry-queues N] [--no-broadcast] [--disable]
   group delete --group G [--cluster C | --broker-addr A] [--remove-offset]
   group stats --group G [--topic T]
+      Consume progress and lag per queue, with the group's %RETRY% and %DLQ% topics.
+  group reset-offset --group G --topic T --timestamp <epoch ms | yyyyMMddHHmmss | -1> [--no-force]
+      Moves the group's offsets to the first message stored at or after the time (--timestamp=-1: the end);
+      live consumers are told by the broker. --no-force only moves offsets backwards.
+  message query --topic T (--key K | --uniq-key ID) [--begin TS] [--end TS] [--max N]
+  message view --id OFFSET_MSG_ID [--topic T]
+      With --topic an id that is not an offset message id is looked up as a client msgId.
+  message dlq --group G [--max N] [--resend]
+      Lists the group's dead letters; --resend sends each again to its original topic.
+  message resend --id OFFSET_MSG_ID [--topic T]
   cluster list
 `;
-
-const COMMON_OPTIONS = {
-  'namesrv-addr': { type: 'string' },
-  'serialize-type': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-function parse<T extends OptionSpec>(args: string[], options: T) {
-  try {
-    return parseArgs({
-      args,
-      options: { ...COMMON_OPTIONS, ...options },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-function required(value: string | boolean | undefined, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`--${name} is required`);
-  return value;
-}
-
-function intOption(
-  value: string | boolean | undefined,
-  name: string,
-  fallback: number,
-  min = 0,
-  max = 2 ** 31 - 1,
-): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer between ${min} and ${max}, got "${value}"`);
-  }
-  return n;
-}
-
-function clientOptions(values: Record<string, string | boolean | undefined>): ClientOptions {
-  const addr = values['namesrv-addr'] ?? process.env.NAMESRV_ADDR ?? DEFAULT_NAMESRV_ADDR;
-  const serialize = values['serialize-type'] ?? 'JSON';
-  if (serialize !== 'JSON' && serialize !== 'ROCKETMQ') {
-    throw new UsageError(`--serialize-type must be JSON or ROCKETMQ, got "${serialize}"`);
-  }
-  return { namesrvAddr: String(addr), serializeType: serialize, requestTimeoutMs: 5_000 };
-}
 
 function describeMessage(m: MessageExt): string {
   const body = m.body.toString('utf8');
@@ -212,18 +178,6 @@ async function onBrokers(
   if (typeof brokerAddr !== 'string') return all();
   await one(brokerAddr);
   return [brokerAddr];
-}
-
-async function withAdmin(
-  values: Record<string, string | boolean | undefined>,
-  run: (admin: AdminClient) => Promise<number>,
-) {
-  const admin = new AdminClient(clientOptions(values));
-  try {
-    return await run(admin);
-  } finally {
-    await admin.close();
-  }
 }
 
 async function topic(sub: string | undefined, args: string[], io: CliIo): Promise<number> {
@@ -369,14 +323,15 @@ async function group(sub: string | undefined, args: string[], io: CliIo): Promis
       const v = parse(args, { group: { type: 'string' }, topic: { type: 'string' } });
       const groupName = required(v.group, 'group');
       return withAdmin(v, async (admin) => {
-        const stats = await admin.getConsumeStats(groupName, v.topic as string | undefined);
+        const stats = await groupStats(admin, groupName, v.topic as string | undefined);
+        const dlq = `${DLQ_GROUP_TOPIC_PREFIX}${groupName}`;
         const rows = stats.queues.map((q) => [
           q.messageQueue.topic,
           q.messageQueue.brokerName,
           q.messageQueue.queueId,
           q.brokerOffset,
           q.consumerOffset,
-          q.lag,
+          q.messageQueue.topic === dlq ? '-' : q.lag,
         ]);
         for (const line of formatTable(
           ['TOPIC', 'BROKER', 'QUEUE', 'BROKER OFFSET', 'CONSUMER OFFSET', 'LAG'],
@@ -384,12 +339,58 @@ async function group(sub: string | undefined, args: string[], io: CliIo): Promis
         )) {
           io.out(line);
         }
-        io.out(`consume TPS: ${stats.consumeTps.toFixed(2)}  total lag: ${stats.totalLag}`);
+        const ofTopic = (pred: (t: string) => boolean) =>
+          stats.queues.filter((q) => pred(q.messageQueue.topic)).reduce((sum, q) => sum + q.lag, 0);
+        const retry = ofTopic((t) => t === retryTopic(groupName));
+        // Nobody consumes a DLQ, so its depth is the number of dead letters, not lag.
+        const dead = ofTopic((t) => t === dlq);
+        const lag = ofTopic((t) => t !== dlq);
+        io.out(
+          `consume TPS: ${stats.consumeTps.toFixed(2)}  retry lag: ${retry}  dead letters: ${dead}  total lag: ${lag}`,
+        );
+        return 0;
+      });
+    }
+    case 'reset-offset': {
+      const v = parse(args, {
+        group: { type: 'string' },
+        topic: { type: 'string' },
+        timestamp: { type: 'string' },
+        'no-force': { type: 'boolean' },
+      });
+      const groupName = required(v.group, 'group');
+      const topicName = required(v.topic, 'topic');
+      let timestamp: number;
+      try {
+        timestamp = parseUserTimestamp(required(v.timestamp, 'timestamp'));
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        throw new UsageError(`--timestamp: ${(err as Error).message}`);
+      }
+      return withAdmin(v, async (admin) => {
+        const result = await admin.resetOffsetByTimestamp(
+          groupName,
+          topicName,
+          timestamp,
+          v['no-force'] !== true,
+        );
+        for (const line of formatTable(
+          ['TOPIC', 'BROKER', 'QUEUE', 'OFFSET'],
+          result.map((r) => [r.mq.topic, r.mq.brokerName, r.mq.queueId, r.offset]),
+        )) {
+          io.out(line);
+        }
+        const live = result.some((r) => r.viaBroker);
+        io.out(
+          `reset ${result.length} queue(s) of ${topicName} for ${groupName}${live ? ' (live consumers notified)' : ' (no consumer online; offsets written directly)'}`,
+        );
         return 0;
       });
     }
     default:
-      throw new UsageError(`unknown group subcommand "${sub ?? ''}" (create, update, delete, stats)`);
+      throw new UsageError(
+        `unknown group subcommand "${sub ?? ''}" (create, update, delete, stats, reset-offset)`,
+      );
   }
 }
 
@@ -408,6 +409,30 @@ async function cluster(sub: string | undefined, args: string[], io: CliIo): Prom
     for (const line of formatTable(['CLUSTER', 'BROKER', 'ID', 'ADDRESS'], rows)) io.out(line);
     return 0;
   });
+}
+
+/**
+ * Consume stats of a group. Without a topic the broker reports every topic the group consumed
+ * plus its retry and DLQ topics; with one, the retry and DLQ topics are asked for separately.
+ */
+async function groupStats(
+  admin: AdminClient,
+  group: string,
+  topic: string | undefined,
+): Promise<ConsumeStats> {
+  const stats = await admin.getConsumeStats(group, topic);
+  if (topic === undefined) return stats;
+  for (const extra of [retryTopic(group), `${DLQ_GROUP_TOPIC_PREFIX}${group}`]) {
+    if (extra === topic || !(await admin.getTopicRoute(extra))) continue;
+    try {
+      const more = await admin.getConsumeStats(group, extra);
+      stats.queues.push(...more.queues);
+    } catch (err) {
+      if (!(err instanceof MQBrokerError || err instanceof MQClientError)) throw err;
+    }
+  }
+  stats.totalLag = stats.queues.reduce((sum, q) => sum + q.lag, 0);
+  return stats;
 }
 
 /** Runs a client command; `argv` starts at the command name. Resolves with the exit code. */
@@ -435,6 +460,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await group(rest[0], rest.slice(1), io);
       case 'cluster':
         return await cluster(rest[0], rest.slice(1), io);
+      case 'message':
+        return await messageCommand(rest[0], rest.slice(1), io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -573,8 +573,9 @@ export class AdminClient {
   /**
    * Moves the group's offsets of `topic` to the first message stored at or after `timestamp` (−1:
    * to the end), on every broker of the topic. Live consumers are told by the broker
-   * (INVOKE_BROKER_TO_RESET_OFFSET → RESET_CONSUMER_CLIENT_OFFSET); with none online the offsets
-   * are written directly (SEARCH_OFFSET_BY_TIMESTAMP + UPDATE_CONSUMER_OFFSET), as mqadmin does.
+   * (INVOKE_BROKER_TO_RESET_OFFSET → RESET_CONSUMER_CLIENT_OFFSET); with none online, or for a
+   * group with no offsets there yet, they are written directly (SEARCH_OFFSET_BY_TIMESTAMP +
+   * UPDATE_CONSUMER_OFFSET), as mqadmin and the dashboard do.
    */
   async resetOffsetByTimestamp(
     group: string,
@@ -599,7 +600,11 @@ export class AdminClient {
         for (const entry of parseResetOffsetBody(response.body)) out.push({ ...entry, viaBroker: true });
         continue;
       }
-      if (response.code !== ResponseCode.CONSUMER_NOT_ONLINE) {
+      // No live consumer, or a group that never committed here: write the offsets ourselves.
+      const noOffsets =
+        response.code === ResponseCode.SYSTEM_ERROR &&
+        /consumer group .* not exist/i.test(response.remark ?? '');
+      if (response.code !== ResponseCode.CONSUMER_NOT_ONLINE && !noOffsets) {
         throw new MQBrokerError(response.code, response.remark, addr);
       }
       const queueData = route.queueDatas.find((q) => q.brokerName === bd.brokerName);
