@@ -4,6 +4,7 @@
 // also while queues move between them.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientApi } from '../../broker-image/src/client/client-api.js';
 import {
   AdminClient,
   ConsumeOrderlyStatus,
@@ -12,6 +13,8 @@ import {
   Producer,
   PushConsumer,
 } from '../../broker-image/src/client/index.js';
+import { parseBodyJson } from '../../broker-image/src/protocol/index.js';
+import { RemotingClient } from '../../broker-image/src/remoting/index.js';
 import { startStandalone } from '../harness/local-rocketmq.js';
 import { fastConsumerOptions, uniqueName, waitFor } from './support.js';
 
@@ -325,4 +328,53 @@ describe('orderly push consumer', () => {
       await b.shutdown();
     }
   });
+
+  it('holds its queue locks while running, renews them, and releases them on shutdown', async () => {
+    const topic = await createTopic(2);
+    const group = uniqueName('OrderLockCG');
+    const log: Attempt[] = [];
+    const consumer = orderlyConsumer('L', topic, group, log, () => true, { lockIntervalMs: 200 });
+    const api = new ClientApi(new RemotingClient({ name: 'intruder' }), {
+      namesrvAddrs: [rmq.namesrvAddr],
+      namesrvTimeoutMs: 3_000,
+    });
+    const queues = [0, 1].map((queueId) => ({ topic, brokerName: 'broker-a', queueId }));
+    const intruderLock = () => api.lockBatchMQ(rmq.brokerAddr, group, 'intruder@1', queues, 3_000);
+    await consumer.start();
+    try {
+      await waitFor(
+        () => consumer.lockedQueues().filter((q) => q.topic === topic).length === 2,
+        20_000,
+        () => 'both queues locked',
+      );
+      expect(await intruderLock()).toEqual([]);
+      const lastLock = () => {
+        const info = parseInfo(consumer.runningInfo(group)!);
+        return Math.min(...Object.values(info.mqTable).map((q) => q.lastLockTimestamp));
+      };
+      const first = lastLock();
+      await waitFor(
+        () => lastLock() > first,
+        10_000,
+        () => 'a lock renewal',
+      );
+      expect(await intruderLock()).toEqual([]);
+    } finally {
+      await consumer.shutdown();
+    }
+    // Released at shutdown, not left to expire after 60 s.
+    try {
+      expect((await intruderLock()).map((q) => q.queueId).sort()).toEqual([0, 1]);
+    } finally {
+      await api.remoting.close();
+    }
+  });
 });
+
+function parseInfo(body: Buffer): {
+  mqTable: Record<string, { lastLockTimestamp: number; locked: boolean }>;
+} {
+  return parseBodyJson(body, { largeIntegers: 'number' }) as {
+    mqTable: Record<string, { lastLockTimestamp: number; locked: boolean }>;
+  };
+}
