@@ -1,6 +1,6 @@
 import { appendFile, open, readdir, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   decodeRecord,
   encodeRecord,
@@ -34,10 +34,17 @@ async function populate(
   return { root: dir.path, results };
 }
 
+// Every case runs twice: CRCs checked on the main thread, and on the worker thread that large
+// scans use (a threshold of 0 forces it for these small stores).
+let parallelScanBytes: number | undefined;
+
 async function reopen(root: string): Promise<FileMessageStore & { log: string[] }> {
   const logger = memoryLogger();
-  const store = await openStore(root, {}, { logger });
+  const store = await openStore(root, {}, { logger, parallelScanBytes });
   cleanups.push(() => store.shutdown());
+  if (store.recovery && store.recovery.scannedBytes > 0) {
+    expect(store.recovery.parallelCrc).toBe(parallelScanBytes === 0);
+  }
   return Object.assign(store, { log: logger.lines });
 }
 
@@ -61,7 +68,14 @@ async function patchByte(path: string, pos: number, xor: number): Promise<void> 
 
 const markCrashed = (root: string) => writeFile(join(root, 'abort'), '');
 
-describe('recovery', () => {
+describe.each([
+  ['main thread', undefined],
+  ['worker thread', 0],
+])('recovery (CRCs checked on the %s)', (_name, threshold) => {
+  beforeEach(() => {
+    parallelScanBytes = threshold;
+  });
+
   it('cuts a torn record written after the last checkpoint and reports it', async () => {
     const { root, results } = await populate(50);
     const end = Number(results[49].physicalOffset) + results[49].wroteBytes;
@@ -105,8 +119,8 @@ describe('recovery', () => {
   });
 
   it('never serves a record with a flipped byte and keeps every record after it', async () => {
-    const { root, results } = await populate(50);
-    const victim = results[20];
+    const { root, results } = await populate(300);
+    const victim = results[150];
     const phy = Number(victim.physicalOffset);
     await patchByte(segmentPath(root, Math.floor(phy / SEGMENT) * SEGMENT), (phy % SEGMENT) + 100, 0x40);
 
@@ -115,10 +129,10 @@ describe('recovery', () => {
     expect(a.recovery?.mode).toBe('clean');
     const served = await readQueue(a, 'TopicTest', 0);
     expect(served.map((r) => Number(r.queueOffset))).toEqual(
-      Array.from({ length: 50 }, (_, i) => i).filter((i) => i !== 20),
+      Array.from({ length: 300 }, (_, i) => i).filter((i) => i !== 150),
     );
     expect(await a.lookMessageByOffset(victim.physicalOffset)).toBeNull();
-    expect(await a.queryMessage('TopicTest', 'UNIQ000000000020', 8, 0, Date.now() + 1000)).toEqual([]);
+    expect(await a.queryMessage('TopicTest', 'UNIQ000000000150', 8, 0, Date.now() + 1000)).toEqual([]);
     expect(a.stats().corruptRecordsSkipped).toBeGreaterThanOrEqual(2);
     expect(a.log.some((l) => l.includes('record failed verification'))).toBe(true);
     await a.shutdown();
@@ -131,8 +145,8 @@ describe('recovery', () => {
     expect(b.recovery?.corruptRegions).toEqual([
       { offset: phy, length: victim.wroteBytes, reason: 'body CRC mismatch' },
     ]);
-    expect(await readQueue(b, 'TopicTest', 0)).toHaveLength(49);
-    expect((await b.putMessage(message(50))).queueOffset).toBe(50n);
+    expect(await readQueue(b, 'TopicTest', 0)).toHaveLength(299);
+    expect((await b.putMessage(message(300))).queueOffset).toBe(300n);
   });
 
   it('resynchronises after a corrupt length field in the middle of the log', async () => {

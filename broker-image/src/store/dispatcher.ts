@@ -74,6 +74,20 @@ export class Dispatcher {
     this.index.noteDispatched(this.dispatchedOffset);
   }
 
+  /** Dispatches one record (recovery; `r` may be reused by the caller afterwards). */
+  dispatchOne(r: DispatchRequest): void {
+    this.apply(r, false);
+    const end = r.physicalOffset + r.size;
+    if (end > this.dispatchedOffset) this.dispatchedOffset = end;
+    this.index.noteDispatched(end);
+  }
+
+  /** Moves the dispatched position (past a filler, or to the end after recovery). */
+  advanceTo(offset: number): void {
+    if (offset > this.dispatchedOffset) this.dispatchedOffset = offset;
+    this.index.noteDispatched(this.dispatchedOffset);
+  }
+
   private apply(r: DispatchRequest, notify: boolean): void {
     this.dispatchedRecords++;
     const tran = transactionType(r.sysFlag);

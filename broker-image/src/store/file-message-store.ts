@@ -44,6 +44,8 @@ export interface FileMessageStoreOptions {
   diskUsage?: () => Promise<number>;
   /** Entries per index run (default 262 144). */
   indexRunEntries?: number;
+  /** Recovery scans of at least this many bytes check CRCs on a worker thread (default 64 MiB). */
+  parallelScanBytes?: number;
   /** fdatasync of CommitLog segments; replaceable to inject a slow or failing disk in tests. */
   syncCommitLogFile?: (fd: number) => Promise<void>;
 }
@@ -102,11 +104,13 @@ export class FileMessageStore implements MessageStore {
   private getMessages = 0;
   private corruptSkipped = 0;
   private readonly paths: { root: string; abort: string; lock: string };
+  private readonly parallelScanBytes: number | undefined;
 
   constructor(config: StoreConfig, options: FileMessageStoreOptions = {}) {
     this.config = config;
     this.logger = options.logger ?? createLogger('store');
     this.clock = options.clock ?? Date.now;
+    this.parallelScanBytes = options.parallelScanBytes;
     this.delayLevels = parseDelayLevels(config.messageDelayLevel) ?? [];
     const root = config.storePathRootDir;
     this.paths = { root, abort: join(root, 'abort'), lock: join(root, 'lock') };
@@ -189,6 +193,8 @@ export class FileMessageStore implements MessageStore {
     await mkdir(root, { recursive: true });
     await acquireStoreLock(lock);
     try {
+      const T0 = performance.now();
+      const T = (l: string) => console.error('T', l, Math.round(performance.now() - T0));
       const cp = await this.checkpoint.read();
       if (cp && cp.segmentSize !== this.config.mappedFileSizeCommitLog) {
         throw new StoreStateError(
@@ -201,8 +207,11 @@ export class FileMessageStore implements MessageStore {
         () => false,
       );
       await this.commitLog.open();
+      T('log open');
       await this.queues.load();
+      T('cq load');
       await this.index.load(this.commitLog.minOffset);
+      T('index load');
       this.recoveryReport = await recover({
         commitLog: this.commitLog,
         queues: this.queues,
@@ -212,15 +221,21 @@ export class FileMessageStore implements MessageStore {
         abortMarker,
         delayLevels: this.delayLevels,
         logger: this.logger,
+        parallelScanBytes: this.parallelScanBytes,
       });
+      T('recover');
       for (const cq of this.queues.all()) this.offsets.set(cq.topic, cq.queueId, cq.maxOffset);
       await this.queues.syncAll();
+      T('sync cq');
       await this.queues.writeManifest(true);
+      T('manifest');
       await this.writeCheckpoint(false);
+      T('checkpoint');
       const fd = await openFile(abort, fsc.O_WRONLY | fsc.O_CREAT);
       await closeFile(fd);
       await fsyncDir(root);
       await this.retention.checkDisk();
+      T('done');
     } catch (err) {
       this.state = 'stopped';
       await this.closeFiles();

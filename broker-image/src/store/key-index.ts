@@ -4,8 +4,8 @@
 // lookups. A run records which stretch of the CommitLog it covers, so after a crash the index
 // knows by itself from where to re-index; deleting the directory makes recovery rebuild it.
 //
-// Run file: 64-byte header, `count` entries of 20 bytes (hash uint32, physical offset int64,
-// store time int64) sorted by (hash, offset), the fence (hash of every FENCE_STRIDE-th entry,
+// Run file: 64-byte header, `count` entries of 20 bytes (hash uint32, physical offset and store
+// time as float64 — exact for integers below 2^53) sorted by (hash, offset), the fence (hash of every FENCE_STRIDE-th entry,
 // uint32 each), then CRC32 of header + fence.
 
 import { constants as fsc } from 'node:fs';
@@ -28,12 +28,12 @@ import { javaStringHashCode } from './java-hash.js';
 import { readLong, writeLong } from './record-codec.js';
 
 const RUN_MAGIC = 0x424c4958; // "BLIX"
-const RUN_VERSION = 1;
+const RUN_VERSION = 2;
 const HEADER_SIZE = 64;
 const ENTRY_SIZE = 20;
 const FENCE_STRIDE = 128;
 const RUN_NAME = /^(\d{20})\.idx$/;
-/** hash (32 bits) × MAX_RUN_ENTRIES + position must stay below 2^53. */
+/** Largest run (entries are addressed with 32-bit positions; kept well below that). */
 const MAX_RUN_ENTRIES = 2 ** 21;
 
 /** Hash state after "<topic>#": index key hashes of one topic continue from it. */
@@ -88,6 +88,26 @@ interface RunMeta {
   fence: Uint32Array;
 }
 
+/** Indexes of `keys` in ascending key order; stable (LSD radix sort, two 16-bit passes). */
+function radixOrder(keys: Uint32Array): Uint32Array {
+  const n = keys.length;
+  let order = new Uint32Array(n);
+  let next = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const counts = new Uint32Array(65537);
+  for (const shift of [0, 16]) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[((keys[i] >>> shift) & 0xffff) + 1]++;
+    for (let b = 0; b < 65536; b++) counts[b + 1] += counts[b];
+    for (let i = 0; i < n; i++) {
+      const o = order[i];
+      next[counts[(keys[o] >>> shift) & 0xffff]++] = o;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
 /** Index entries in memory, in dispatch (= physical) order. */
 class EntryBuffer {
   count = 0;
@@ -96,16 +116,20 @@ class EntryBuffer {
   times: Float64Array;
   createdAt: number;
   coveredEnd: number;
-  constructor(
-    capacity: number,
-    readonly coveredStart: number,
-    now: number,
-  ) {
+  coveredStart: number;
+  constructor(capacity: number, coveredStart: number, now: number) {
     this.hashes = new Uint32Array(capacity);
     this.phys = new Float64Array(capacity);
     this.times = new Float64Array(capacity);
+    this.coveredStart = coveredStart;
     this.createdAt = now;
     this.coveredEnd = coveredStart;
+  }
+  reset(coveredStart: number, now: number): void {
+    this.count = 0;
+    this.coveredStart = coveredStart;
+    this.coveredEnd = coveredStart;
+    this.createdAt = now;
   }
   get full(): boolean {
     return this.count === this.hashes.length;
@@ -243,9 +267,19 @@ export class KeyIndex {
     if (offset > this.buffer.coveredEnd) this.buffer.coveredEnd = offset;
   }
 
+  // Written buffers are reused (their typed arrays are large).
+  private spare: EntryBuffer[] = [];
+
+  private freshBuffer(coveredStart: number): EntryBuffer {
+    const reused = this.spare.pop();
+    if (!reused) return new EntryBuffer(this.opts.capacity, coveredStart, this.opts.clock());
+    reused.reset(coveredStart, this.opts.clock());
+    return reused;
+  }
+
   private rotate(): void {
     const full = this.buffer;
-    this.buffer = new EntryBuffer(this.opts.capacity, full.coveredEnd, this.opts.clock());
+    this.buffer = this.freshBuffer(full.coveredEnd);
     this.sealing.push(full);
     this.sealChain = this.sealChain
       .then(() => this.writeRun(full))
@@ -254,6 +288,7 @@ export class KeyIndex {
       )
       .finally(() => {
         this.sealing = this.sealing.filter((b) => b !== full);
+        if (this.spare.length < 2) this.spare.push(full);
       });
   }
 
@@ -280,10 +315,11 @@ export class KeyIndex {
       const h2 = new Uint32Array(n);
       const p2 = new Float64Array(n);
       const t2 = new Float64Array(n);
+      const view = new DataView(old.buffer, old.byteOffset, old.length);
       for (let i = 0; i < last.count; i++) {
-        h2[i] = old.readUInt32BE(i * ENTRY_SIZE);
-        p2[i] = readLong(old, i * ENTRY_SIZE + 4);
-        t2[i] = readLong(old, i * ENTRY_SIZE + 12);
+        h2[i] = view.getUint32(i * ENTRY_SIZE);
+        p2[i] = view.getFloat64(i * ENTRY_SIZE + 4);
+        t2[i] = view.getFloat64(i * ENTRY_SIZE + 12);
       }
       h2.set(hashes, last.count);
       p2.set(phys, last.count);
@@ -308,13 +344,9 @@ export class KeyIndex {
     coveredEnd: number,
   ): Promise<RunMeta> {
     const count = hashes.length;
-    // Sort by (hash, position): entries were added in physical order, so the position breaks
-    // ties by offset. Packing both into one float64 lets the native numeric sort do the work.
-    const keys = new Float64Array(count);
-    for (let i = 0; i < count; i++) keys[i] = hashes[i] * MAX_RUN_ENTRIES + i;
-    keys.sort();
-    const order = new Uint32Array(count);
-    for (let k = 0; k < count; k++) order[k] = keys[k] % MAX_RUN_ENTRIES;
+    // Sorted by hash; the sort is stable and entries were added in physical order, so equal
+    // hashes stay ordered by offset.
+    const order = radixOrder(hashes);
     const fenceLen = Math.ceil(count / FENCE_STRIDE);
     const buf = Buffer.alloc(HEADER_SIZE + count * ENTRY_SIZE + fenceLen * 4 + 4);
     let minTime = Number.MAX_SAFE_INTEGER;
@@ -322,21 +354,21 @@ export class KeyIndex {
     let minPhy = Number.MAX_SAFE_INTEGER;
     let maxPhy = 0;
     const fence = new Uint32Array(fenceLen);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
     for (let k = 0; k < count; k++) {
       const i = order[k];
       const p = HEADER_SIZE + k * ENTRY_SIZE;
       const h = hashes[i];
-      buf[p] = h >>> 24;
-      buf[p + 1] = h >>> 16;
-      buf[p + 2] = h >>> 8;
-      buf[p + 3] = h;
-      writeLong(buf, phys[i], p + 4);
-      writeLong(buf, times[i], p + 12);
-      if (k % FENCE_STRIDE === 0) fence[k / FENCE_STRIDE] = hashes[i];
-      minTime = Math.min(minTime, times[i]);
-      maxTime = Math.max(maxTime, times[i]);
-      minPhy = Math.min(minPhy, phys[i]);
-      maxPhy = Math.max(maxPhy, phys[i]);
+      const phy = phys[i];
+      const time = times[i];
+      view.setUint32(p, h);
+      view.setFloat64(p + 4, phy);
+      view.setFloat64(p + 12, time);
+      if (k % FENCE_STRIDE === 0) fence[k / FENCE_STRIDE] = h;
+      if (time < minTime) minTime = time;
+      if (time > maxTime) maxTime = time;
+      if (phy < minPhy) minPhy = phy;
+      if (phy > maxPhy) maxPhy = phy;
     }
     if (count === 0) {
       minTime = 0;
@@ -422,8 +454,8 @@ export class KeyIndex {
       for (let i = 0; i < to - from; i++) {
         const p = i * ENTRY_SIZE;
         if (buf.readUInt32BE(p) !== hash) continue;
-        const t = readLong(buf, p + 12);
-        if (t >= begin && t <= end) found.add(readLong(buf, p + 4));
+        const t = buf.readDoubleBE(p + 12);
+        if (t >= begin && t <= end) found.add(buf.readDoubleBE(p + 4));
       }
       if (found.size >= max * 4) break;
     }

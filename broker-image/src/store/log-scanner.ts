@@ -7,14 +7,15 @@
 // (later records are kept). Not found: valid data ends there — the last segment is cut at that
 // point, an earlier segment gets an end filler so it reads as complete.
 
-import type { Logger } from '../common/index.js';
-import type { CommitLog, CommitLogSegment } from './commit-log.js';
+import type { CommitLog } from './commit-log.js';
+import type { CrcVerifier } from './crc-verifier.js';
 import { computeTagsCode, type DispatchRequest, SCHEDULE_TOPIC } from './dispatcher.js';
 import { writeAt } from './file-io.js';
 import { javaHashOfUtf8 } from './java-hash.js';
 import { TopicSeeds } from './key-index.js';
 import {
   BLANK_MAGIC_CODE,
+  bodyRange,
   checkRecordAt,
   END_FILLER_SIZE,
   MESSAGE_MAGIC_CODE,
@@ -22,7 +23,6 @@ import {
   POS_QUEUE_ID,
   POS_QUEUE_OFFSET,
   POS_SYS_FLAG,
-  readLong,
   storeTimestampPos,
 } from './record-codec.js';
 
@@ -44,15 +44,53 @@ export interface ScanReport {
   cutBytes: number;
   /** Where the cut happened, and why (undefined when nothing was cut). */
   cutAt?: { offset: number; reason: string };
+  /** Earlier segments whose valid data ends without a filler: (segment base, position) to close off. */
+  segmentEnds: { base: number; pos: number }[];
+}
+
+/** One segment file as the scanner sees it. */
+export interface ScanSegment {
+  base: number;
+  fileSize: number;
+  path: string;
+}
+
+/** Where the scanner reads from: the CommitLog's descriptors, or files opened by a worker. */
+export interface ScanSource {
+  readonly segmentSize: number;
+  readonly segments: readonly ScanSegment[];
+  read(index: number, pos: number, into: Buffer, len: number): Promise<number>;
+  /** Writes an end filler at `pos` of segment `index`; without it the scan only reports. */
+  closeSegment?(index: number, pos: number): Promise<void>;
+}
+
+/** An end filler for a segment whose data ends at `pos`. */
+export function endFiller(segmentSize: number, pos: number): Buffer {
+  const filler = Buffer.allocUnsafe(END_FILLER_SIZE);
+  filler.writeInt32BE(segmentSize - pos, 0);
+  filler.writeInt32BE(BLANK_MAGIC_CODE, 4);
+  return filler;
+}
+
+/** The CommitLog's own segments as a scan source (reads and repairs through its descriptors). */
+export function commitLogSource(log: CommitLog): ScanSource {
+  const segs = log.segmentList;
+  return {
+    segmentSize: log.segmentSize,
+    segments: segs.map((s) => ({ base: s.base, fileSize: s.fileSize, path: s.path })),
+    read: (index, pos, into, len) => log.readSegmentBytes(segs[index], pos, into, len),
+    closeSegment: async (index, pos) => {
+      await segs[index].file.use((fd) => writeAt(fd, endFiller(log.segmentSize, pos), pos));
+    },
+  };
 }
 
 export interface ScanOptions {
   delayLevels: readonly number[];
-  logger: Logger;
+  /** Checks CRCs on another thread while this one parses (for large scans). */
+  crcVerifier?: CrcVerifier;
   /** Bytes read per step. */
   chunkSize?: number;
-  /** Repair files (cut the tail, close off earlier segments); false only reports. */
-  repair?: boolean;
 }
 
 const MAGIC_BYTES = Buffer.alloc(4);
@@ -82,13 +120,15 @@ export function dispatchRequestAt(
   physicalOffset: number,
   delayLevels: readonly number[],
   seeds: TopicSeeds,
+  out: DispatchRequest = emptyRequest(),
 ): DispatchRequest {
-  const sysFlag = buf.readInt32BE(p + POS_SYS_FLAG);
+  // The record was verified by checkRecordAt, so raw byte reads are in bounds.
+  const sysFlag = int32(buf, p + POS_SYS_FLAG);
   const storeTsPos = storeTimestampPos(sysFlag);
-  const storeTimestamp = readLong(buf, p + storeTsPos);
+  const storeTimestamp = int32(buf, p + storeTsPos) * 4294967296 + (int32(buf, p + storeTsPos + 4) >>> 0);
   const storeLen = sysFlag & MessageSysFlag.STOREHOST_V6 ? 20 : 8;
   const bodyLenPos = p + storeTsPos + 8 + storeLen + 4 + 8;
-  const bodyLen = buf.readInt32BE(bodyLenPos);
+  const bodyLen = int32(buf, bodyLenPos);
   const topicLenPos = bodyLenPos + 4 + bodyLen;
   const topicLen = buf[topicLenPos];
   const topic = seeds.topicAt(buf, topicLenPos + 1, topicLen);
@@ -98,7 +138,8 @@ export function dispatchRequestAt(
   let tagsCode = 0;
   let delay: string | undefined;
   let tags: string | undefined;
-  const keyHashes: number[] = [];
+  const keyHashes = out.keyHashes ?? [];
+  keyHashes.length = 0;
   let i = propsStart;
   while (i < propsEnd) {
     let sep = i;
@@ -131,20 +172,39 @@ export function dispatchRequestAt(
   if (topic === SCHEDULE_TOPIC && delay !== undefined) {
     tagsCode = computeTagsCode(topic, tags, delay, storeTimestamp, delayLevels);
   }
+  out.topic = topic;
+  out.queueId = int32(buf, p + POS_QUEUE_ID);
+  out.queueOffset =
+    int32(buf, p + POS_QUEUE_OFFSET) * 4294967296 + (int32(buf, p + POS_QUEUE_OFFSET + 4) >>> 0);
+  out.physicalOffset = physicalOffset;
+  out.size = size;
+  out.tagsCode = tagsCode;
+  out.storeTimestamp = storeTimestamp;
+  out.sysFlag = sysFlag;
+  out.keyHashes = keyHashes;
+  return out;
+}
+
+/** A request object for `dispatchRequestAt` to fill (one is reused for a whole scan). */
+export function emptyRequest(): DispatchRequest {
   return {
-    topic,
-    queueId: buf.readInt32BE(p + POS_QUEUE_ID),
-    queueOffset: readLong(buf, p + POS_QUEUE_OFFSET),
-    physicalOffset,
-    size,
-    tagsCode,
-    storeTimestamp,
-    sysFlag,
-    keyHashes: keyHashes.length > 0 ? keyHashes : undefined,
+    topic: '',
+    queueId: 0,
+    queueOffset: 0,
+    physicalOffset: 0,
+    size: 0,
+    tagsCode: 0,
+    storeTimestamp: 0,
+    sysFlag: 0,
+    keyHashes: [],
   };
 }
 
 /** A forward reader over one segment's file bytes with one chunk of read-ahead. */
+function int32(buf: Buffer, p: number): number {
+  return (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
+}
+
 /** A read chunk with free room before its data, so the tail of the previous chunk can be prepended without copying the new one. */
 interface Chunk {
   mem: Buffer;
@@ -159,23 +219,37 @@ class SegmentReader {
   buf: Buffer = Buffer.alloc(0);
   /** Segment position of buf[0]. */
   start = 0;
+  /** The chunk memory `buf` points into, when it is a reusable chunk. */
+  private current: Buffer | undefined;
   private prefetch: { at: number; data: Promise<Chunk> } | undefined;
 
   constructor(
-    private readonly log: CommitLog,
-    private readonly seg: CommitLogSegment,
+    private readonly source: ScanSource,
+    private readonly index: number,
     private readonly dataEnd: number,
     private readonly chunkSize: number,
+    /** Chunk memory in SharedArrayBuffers, readable by the CRC worker. */
+    private readonly shared: boolean,
   ) {}
 
   get end(): number {
     return this.start + this.buf.length;
   }
 
+  // Chunk memory is reused: one buffer is being parsed while the other is read into.
+  private spare: Buffer[] = [];
+
+  private memory(size: number): Buffer {
+    const i = this.spare.findIndex((b) => b.length >= size);
+    if (i >= 0) return this.spare.splice(i, 1)[0];
+    const length = Math.max(size, HEADROOM + this.chunkSize);
+    return this.shared ? Buffer.from(new SharedArrayBuffer(length)) : Buffer.allocUnsafe(length);
+  }
+
   private async readRaw(at: number, len: number): Promise<Chunk> {
     const n = Math.max(0, Math.min(len, this.dataEnd - at));
-    const mem = Buffer.allocUnsafe(HEADROOM + n);
-    const got = await this.log.readSegmentBytes(this.seg, at, mem.subarray(HEADROOM), n);
+    const mem = this.memory(HEADROOM + n);
+    const got = await this.source.read(this.index, at, mem.subarray(HEADROOM), n);
     return { mem, at: HEADROOM, length: got };
   }
 
@@ -202,6 +276,8 @@ class SegmentReader {
     } else if (keep.length <= fresh.at) {
       keep.copy(fresh.mem, fresh.at - keep.length);
       this.buf = fresh.mem.subarray(fresh.at - keep.length, fresh.at + fresh.length);
+      if (this.current) this.spare.push(this.current);
+      this.current = fresh.mem;
     } else {
       this.buf = Buffer.concat([keep, fresh.mem.subarray(fresh.at, fresh.at + fresh.length)]);
     }
@@ -226,15 +302,14 @@ class SegmentReader {
  * order. Returns what was found; with `repair` the files are fixed as described above.
  */
 export async function scanLog(
-  log: CommitLog,
+  source: ScanSource,
   fromOffset: number,
   onRecord: (request: DispatchRequest) => void,
   options: ScanOptions,
 ): Promise<ScanReport> {
-  const segs = log.segmentList;
-  const segmentSize = log.segmentSize;
+  const segs = source.segments;
+  const segmentSize = source.segmentSize;
   const chunkSize = options.chunkSize ?? 8 * 1024 * 1024;
-  const repair = options.repair ?? true;
   const report: ScanReport = {
     fromOffset,
     endOffset: fromOffset,
@@ -242,9 +317,12 @@ export async function scanLog(
     records: 0,
     corruptRegions: [],
     cutBytes: 0,
+    segmentEnds: [],
   };
   if (segs.length === 0) return report;
   const seeds = new TopicSeeds();
+  const request = emptyRequest();
+  const pool: DispatchRequest[] = [];
   let from = Math.max(fromOffset, segs[0].base);
   report.fromOffset = from;
   for (let i = 0; i < segs.length; i++) {
@@ -253,16 +331,35 @@ export async function scanLog(
     const isLast = i === segs.length - 1;
     const dataEnd = Math.min(seg.fileSize, segmentSize);
     const startPos = Math.max(0, from - seg.base);
-    const reader = new SegmentReader(log, seg, dataEnd, chunkSize);
+    const reader = new SegmentReader(source, i, dataEnd, chunkSize, options.crcVerifier !== undefined);
     let pos = startPos;
     let sealed = false;
     let stopReason = 'end of data';
     try {
       while (pos < dataEnd) {
-        await reader.ensure(pos, END_FILLER_SIZE);
+        // Awaiting only when a read is due: an await per record would cost more than the check.
+        if (pos + END_FILLER_SIZE > reader.end || pos < reader.start)
+          await reader.ensure(pos, END_FILLER_SIZE);
         if (reader.end - pos < END_FILLER_SIZE) {
           stopReason = 'torn record header';
           break;
+        }
+        if (options.crcVerifier) {
+          const run = await verifiedRun(
+            reader,
+            seg.base,
+            pos,
+            options.crcVerifier,
+            pool,
+            options.delayLevels,
+            seeds,
+          );
+          for (let k = 0; k < run.records; k++) onRecord(pool[k]);
+          report.records += run.records;
+          if (run.end > pos) {
+            pos = run.end;
+            continue;
+          }
         }
         let check = checkRecordAt(reader.buf, pos - reader.start, reader.buf.length, seg.base + pos);
         if (check.kind === 'truncated' && pos + check.size <= dataEnd) {
@@ -278,6 +375,7 @@ export async function scanLog(
               seg.base + pos,
               options.delayLevels,
               seeds,
+              request,
             ),
           );
           report.records++;
@@ -302,14 +400,9 @@ export async function scanLog(
         } else {
           stopReason = reason;
         }
-        const next = await findNextRecord(reader, seg, pos + 1, dataEnd, segmentSize);
+        const next = await findNextRecord(reader, seg.base, pos + 1, dataEnd, segmentSize);
         if (next < 0) break;
         report.corruptRegions.push({ offset: seg.base + pos, length: next - pos, reason });
-        options.logger.warn('corrupt commit log region skipped; later records are kept', {
-          offset: seg.base + pos,
-          length: next - pos,
-          reason,
-        });
         pos = next;
       }
     } finally {
@@ -334,16 +427,9 @@ export async function scanLog(
     // An earlier segment without its end filler: close it off so that reads go to the next one.
     report.cutBytes += segmentSize - pos;
     report.cutAt ??= { offset: seg.base + pos, reason: stopReason };
-    options.logger.warn('commit log segment ends without a filler; closing it off', {
-      segment: seg.path,
-      at: pos,
-      reason: stopReason,
-    });
-    if (repair && pos <= segmentSize - END_FILLER_SIZE) {
-      const filler = Buffer.allocUnsafe(END_FILLER_SIZE);
-      filler.writeInt32BE(segmentSize - pos, 0);
-      filler.writeInt32BE(BLANK_MAGIC_CODE, 4);
-      await seg.file.use((fd) => writeAt(fd, filler, pos));
+    if (pos <= segmentSize - END_FILLER_SIZE) {
+      report.segmentEnds.push({ base: seg.base, pos });
+      await source.closeSegment?.(i, pos);
     }
     report.endOffset = seg.base + segmentSize;
     from = report.endOffset;
@@ -351,10 +437,66 @@ export async function scanLog(
   return report;
 }
 
+/** Shorter runs are checked on this thread: a round trip to the worker costs more. */
+const MIN_VERIFIED_RUN = 64;
+
+/**
+ * The fast path of large scans: finds the run of structurally valid records in the current chunk,
+ * hands their bodies to the CRC worker, parses them meanwhile into `pool`, and returns how many
+ * passed (a prefix) and where the scan continues. A record failing its CRC is left to the careful
+ * per-record path, which reports it.
+ */
+async function verifiedRun(
+  reader: SegmentReader,
+  base: number,
+  pos: number,
+  verifier: CrcVerifier,
+  pool: DispatchRequest[],
+  delayLevels: readonly number[],
+  seeds: TopicSeeds,
+): Promise<{ records: number; end: number }> {
+  const buf = reader.buf;
+  if (!(buf.buffer instanceof SharedArrayBuffer)) return { records: 0, end: pos };
+  const positions: number[] = [];
+  let p = pos;
+  while (p + END_FILLER_SIZE <= reader.end) {
+    const check = checkRecordAt(buf, p - reader.start, buf.length, base + p, false);
+    if (check.kind !== 'message') break;
+    positions.push(p);
+    p += check.size;
+  }
+  const n = positions.length;
+  if (n < MIN_VERIFIED_RUN) return { records: 0, end: pos };
+  const ranges = new Float64Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const local = positions[i] - reader.start;
+    const body = bodyRange(buf, local);
+    ranges[i * 3] = buf.byteOffset + body.start;
+    ranges[i * 3 + 1] = body.length;
+    ranges[i * 3 + 2] = buf.readInt32BE(local + 8);
+  }
+  const verdict = verifier.verify(buf.buffer, ranges);
+  for (let i = 0; i < n; i++) {
+    const size = (i + 1 < n ? positions[i + 1] : p) - positions[i];
+    pool[i] ??= emptyRequest();
+    dispatchRequestAt(
+      buf,
+      positions[i] - reader.start,
+      size,
+      base + positions[i],
+      delayLevels,
+      seeds,
+      pool[i],
+    );
+  }
+  const bad = await verdict;
+  return bad < 0 ? { records: n, end: p } : { records: bad, end: positions[bad] };
+}
+
 /** Segment position of the next valid record or end filler at or after `from`; -1 if none. */
 async function findNextRecord(
   reader: SegmentReader,
-  seg: CommitLogSegment,
+  base: number,
   from: number,
   dataEnd: number,
   segmentSize: number,
@@ -374,10 +516,10 @@ async function findNextRecord(
     }
     const candidate = reader.start + Math.min(...hits) - 4;
     await reader.ensure(candidate, END_FILLER_SIZE);
-    let check = checkRecordAt(reader.buf, candidate - reader.start, reader.buf.length, seg.base + candidate);
+    let check = checkRecordAt(reader.buf, candidate - reader.start, reader.buf.length, base + candidate);
     if (check.kind === 'truncated' && candidate + check.size <= dataEnd) {
       await reader.ensure(candidate, check.size);
-      check = checkRecordAt(reader.buf, candidate - reader.start, reader.buf.length, seg.base + candidate);
+      check = checkRecordAt(reader.buf, candidate - reader.start, reader.buf.length, base + candidate);
     }
     if (check.kind === 'message') return candidate;
     if (check.kind === 'blank' && check.size === segmentSize - candidate) return candidate;

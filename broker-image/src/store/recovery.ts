@@ -6,9 +6,21 @@ import type { Logger } from '../common/index.js';
 import type { CheckpointData } from './checkpoint.js';
 import type { CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
-import type { Dispatcher } from './dispatcher.js';
+import { CrcVerifier } from './crc-verifier.js';
+import type { Dispatcher, DispatchRequest } from './dispatcher.js';
 import type { KeyIndex } from './key-index.js';
-import { type CorruptRegion, scanLog } from './log-scanner.js';
+import { type CorruptRegion, commitLogSource, scanLog } from './log-scanner.js';
+
+const PARALLEL_SCAN_BYTES = 64 * 1024 * 1024;
+
+function startCrcVerifier(logger: Logger): CrcVerifier | undefined {
+  try {
+    return new CrcVerifier();
+  } catch (err) {
+    logger.warn('could not start the CRC worker; verifying on the main thread', { err });
+    return undefined;
+  }
+}
 
 export type RecoveryMode =
   /** Nothing on disk yet. */
@@ -38,6 +50,8 @@ export interface RecoveryReport {
   truncatedQueueEntries: number;
   /** Queues the manifest knew that had lost entries on disk. */
   damagedQueues: string[];
+  /** Body CRCs were checked on a worker thread (large scans). */
+  parallelCrc: boolean;
   durationMs: number;
 }
 
@@ -50,6 +64,8 @@ export interface RecoveryInput {
   abortMarker: boolean;
   delayLevels: readonly number[];
   logger: Logger;
+  /** Scans of at least this many bytes check CRCs on a worker thread (default 64 MiB). */
+  parallelScanBytes?: number;
 }
 
 /** True when the files end where a clean shutdown said they would. */
@@ -79,6 +95,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
     corruptRegions: [],
     truncatedQueueEntries: 0,
     damagedQueues: damaged,
+    parallelCrc: false,
     durationMs: 0,
   };
 
@@ -142,17 +159,33 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
   const needsScan = report.mode !== 'clean' || scanFrom < cp!.logEnd;
   if (needsScan) {
     dispatcher.dispatchedOffset = scanFrom;
-    const batch: Parameters<Dispatcher['dispatch']>[0][number][] = [];
-    const scan = await scanLog(
-      commitLog,
-      scanFrom,
-      (req) => {
-        batch.push(req);
-        if (batch.length >= 4096) dispatcher.dispatch(batch.splice(0), req.physicalOffset + req.size, false);
-      },
-      { delayLevels: input.delayLevels, logger },
-    );
-    dispatcher.dispatch(batch.splice(0), scan.endOffset, false);
+    const onRecord = (req: DispatchRequest) => dispatcher.dispatchOne(req);
+    // Large scans check CRCs on a second thread while this one parses and dispatches.
+    const filesEnd = last.base + Math.min(last.fileSize, commitLog.segmentSize);
+    const crcVerifier =
+      filesEnd - scanFrom >= (input.parallelScanBytes ?? PARALLEL_SCAN_BYTES)
+        ? startCrcVerifier(logger)
+        : undefined;
+    report.parallelCrc = crcVerifier !== undefined;
+    let scan: Awaited<ReturnType<typeof scanLog>>;
+    try {
+      scan = await scanLog(commitLogSource(commitLog), scanFrom, onRecord, {
+        delayLevels: input.delayLevels,
+        crcVerifier,
+      });
+    } finally {
+      await crcVerifier?.close();
+    }
+    for (const region of scan.corruptRegions) {
+      logger.warn('corrupt commit log region skipped; later records are kept', { ...region });
+    }
+    for (const end of scan.segmentEnds) {
+      logger.warn('commit log segment ended without a filler; closed it off', {
+        segment: end.base,
+        at: end.pos,
+      });
+    }
+    dispatcher.advanceTo(scan.endOffset);
     report.scannedBytes = scan.scannedBytes;
     report.records = scan.records;
     report.cutBytes = scan.cutBytes;

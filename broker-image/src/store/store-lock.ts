@@ -6,13 +6,16 @@ import { readFile, unlink } from 'node:fs/promises';
 import { closeFile, openFile, writeAt } from './file-io.js';
 import { StoreStateError } from './store-errors.js';
 
-function alive(pid: number): boolean {
+async function alive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A killed process that its parent has not reaped yet still answers signal 0 (Linux: state Z).
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 export async function acquireStoreLock(path: string): Promise<void> {
@@ -32,7 +35,7 @@ export async function acquireStoreLock(path: string): Promise<void> {
     if (holder === process.pid) {
       throw new StoreStateError(`store directory is already open in this process (${path})`);
     }
-    if (Number.isInteger(holder) && alive(holder)) {
+    if (Number.isInteger(holder) && (await alive(holder))) {
       throw new StoreStateError(`store directory is in use by process ${holder} (${path}); stop it first`);
     }
     await unlink(path).catch(() => undefined);
