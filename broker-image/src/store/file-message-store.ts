@@ -193,8 +193,6 @@ export class FileMessageStore implements MessageStore {
     await mkdir(root, { recursive: true });
     await acquireStoreLock(lock);
     try {
-      const T0 = performance.now();
-      const T = (l: string) => console.error('T', l, Math.round(performance.now() - T0));
       const cp = await this.checkpoint.read();
       if (cp && cp.segmentSize !== this.config.mappedFileSizeCommitLog) {
         throw new StoreStateError(
@@ -207,11 +205,8 @@ export class FileMessageStore implements MessageStore {
         () => false,
       );
       await this.commitLog.open();
-      T('log open');
       await this.queues.load();
-      T('cq load');
       await this.index.load(this.commitLog.minOffset);
-      T('index load');
       this.recoveryReport = await recover({
         commitLog: this.commitLog,
         queues: this.queues,
@@ -223,19 +218,14 @@ export class FileMessageStore implements MessageStore {
         logger: this.logger,
         parallelScanBytes: this.parallelScanBytes,
       });
-      T('recover');
       for (const cq of this.queues.all()) this.offsets.set(cq.topic, cq.queueId, cq.maxOffset);
       await this.queues.syncAll();
-      T('sync cq');
       await this.queues.writeManifest(true);
-      T('manifest');
       await this.writeCheckpoint(false);
-      T('checkpoint');
       const fd = await openFile(abort, fsc.O_WRONLY | fsc.O_CREAT);
       await closeFile(fd);
       await fsyncDir(root);
       await this.retention.checkDisk();
-      T('done');
     } catch (err) {
       this.state = 'stopped';
       await this.closeFiles();
