@@ -1,24 +1,12 @@
 // Topic routes from the name server (protocol.md §2.4) and the queue lists producers and consumers
 // derive from them (§8.2, §8.3).
 
+import type { BrokerData, QueueData } from '../protocol/index.js';
 import type { MessageQueue } from './message.js';
 
+export type { BrokerData, QueueData };
+
 export const Perm = { PRIORITY: 8, READ: 4, WRITE: 2, INHERIT: 1 } as const;
-
-export interface QueueData {
-  brokerName: string;
-  readQueueNums: number;
-  writeQueueNums: number;
-  perm: number;
-  topicSysFlag: number;
-}
-
-export interface BrokerData {
-  cluster: string;
-  brokerName: string;
-  /** brokerId → "ip:port"; id 0 is the master. */
-  brokerAddrs: Record<string, string>;
-}
 
 export interface TopicRouteData {
   queueDatas: QueueData[];

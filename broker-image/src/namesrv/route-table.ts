@@ -1,6 +1,10 @@
 // The name server's routing state (protocol.md §2): clusters, brokers, per-topic queue data and
 // broker liveness. Pure state: no sockets, no timers — every time-dependent call takes `now`.
 
+import type { BrokerData, QueueData } from '../protocol/index.js';
+
+export type { BrokerData, QueueData };
+
 export interface DataVersion {
   counter: number;
   timestamp: number;
@@ -15,21 +19,6 @@ export interface RegisteredTopicConfig {
   topicFilterType?: string;
   topicSysFlag?: number;
   order?: boolean;
-}
-
-export interface QueueData {
-  brokerName: string;
-  readQueueNums: number;
-  writeQueueNums: number;
-  perm: number;
-  topicSysFlag: number;
-}
-
-export interface BrokerData {
-  cluster: string;
-  brokerName: string;
-  /** brokerId (decimal string) → "ip:port"; "0" is the master. */
-  brokerAddrs: Record<string, string>;
 }
 
 export interface TopicRouteData {

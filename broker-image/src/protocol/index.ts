@@ -59,3 +59,4 @@ export {
   requiredString,
 } from './headers.js';
 export { decodeJsonHeader, encodeJsonHeader, normalizeExtFields } from './json-header.js';
+export type { BrokerData, QueueData } from './route-data.js';
