@@ -10,6 +10,7 @@ import {
   type LoadedConfig,
   loadConfig,
 } from './config.js';
+import { LOG_LEVEL_FIELD, MAX_FRAME_SIZE_FIELD } from './process-fields.js';
 
 export interface BrokerConfig {
   brokerClusterName: string;
@@ -193,13 +194,8 @@ export function brokerConfigSchema(home = homedir()): ConfigSchema<BrokerConfig>
       doc: 'bytes',
     },
     channelExpiredTimeout: { type: 'int', default: 120_000, min: 1000, doc: 'ms' },
-    maxFrameSize: { type: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, doc: 'bytes' },
-    logLevel: {
-      type: 'enum',
-      default: 'info',
-      values: ['debug', 'info', 'warn', 'error', 'silent'],
-      doc: '',
-    },
+    maxFrameSize: MAX_FRAME_SIZE_FIELD,
+    logLevel: LOG_LEVEL_FIELD,
   };
 }
 

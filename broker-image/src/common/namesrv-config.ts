@@ -3,6 +3,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigSchema, type ConfigSources, type LoadedConfig, loadConfig } from './config.js';
+import { LOG_LEVEL_FIELD, MAX_FRAME_SIZE_FIELD } from './process-fields.js';
 
 export interface NamesrvConfig {
   listenPort: number;
@@ -28,13 +29,8 @@ export function namesrvConfigSchema(home = homedir()): ConfigSchema<NamesrvConfi
     orderMessageEnable: { type: 'bool', default: false, doc: '' },
     brokerChannelExpiredTime: { type: 'int', default: 120_000, min: 1000, doc: 'ms' },
     scanNotActiveBrokerInterval: { type: 'int', default: 10_000, min: 100, doc: 'ms' },
-    maxFrameSize: { type: 'int', default: 16 * 1024 * 1024, min: 64 * 1024, doc: 'bytes' },
-    logLevel: {
-      type: 'enum',
-      default: 'info',
-      values: ['debug', 'info', 'warn', 'error', 'silent'],
-      doc: '',
-    },
+    maxFrameSize: MAX_FRAME_SIZE_FIELD,
+    logLevel: LOG_LEVEL_FIELD,
   };
 }
 
