@@ -215,7 +215,9 @@ describe('node agent: pods as local processes', () => {
     const dir = agent.dir;
     await agent.stop();
     expect(() => process.kill(pid ?? 0, 0)).toThrow();
-    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/bolide-/);
+    const id = agent.nodeName.replace('bolide-node-', '');
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(`bolide-${id}-`);
+    expect(execFileSync('ip', ['link'], { encoding: 'utf8' })).not.toContain(`bolbr${id}`);
     expect(existsSync(dir)).toBe(false);
   }, 60_000);
 });

@@ -40,6 +40,8 @@ export interface NodeAgent {
   readonly nodeIp: string;
   readonly podCidr: string;
   readonly dir: string;
+  /** Folder of the image program shims (`bolide`, `bolide-operator`); put it on PATH to run them. */
+  readonly shimDir: string;
   /** Resolves a cluster DNS name the way pods see it (undefined = NXDOMAIN). */
   resolve(name: string): string[] | undefined;
   /** The pod's IP and log folder if it runs here. */
@@ -47,8 +49,14 @@ export interface NodeAgent {
     namespace: string,
     name: string,
   ): { ip?: string; dir: string; pid(container: string): number | undefined } | undefined;
-  /** Runs a command inside a scratch pod network (own netns, cluster DNS), e.g. a test client. */
-  clientNetns(): Promise<{ netns: string; ip: string; resolvConf: string }>;
+  /**
+   * The argv that runs `argv` on the host network (API server on loopback, pods through the bridge)
+   * but with the cluster DNS in its own mount namespace's /etc/resolv.conf: for the operator and
+   * test clients, which live outside the pods yet use cluster names.
+   */
+  withClusterDns(argv: string[]): string[];
+  /** Adds a process group to what the watchdog kills if the test process dies. */
+  track(pid: number): void;
   stop(): Promise<void>;
 }
 
@@ -81,6 +89,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   network = await createNodeNetwork(id, writeCleanup);
   await writeCleanup();
   const net = network;
+  const hostResolvConf = join(dir, 'host-resolv.conf');
+  await writeFile(
+    hostResolvConf,
+    `nameserver ${net.gateway}\nsearch svc.cluster.local cluster.local\noptions ndots:5\n`,
+  );
 
   let pods: V1Pod[] = [];
   let services: V1Service[] = [];
@@ -89,7 +102,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const runners = new Map<string, PodRunner>();
   const deleting = new Set<string>();
   const provisioned = new Set<string>();
-  let clientNet: { netns: string; ip: string; resolvConf: string } | undefined;
   let stopped = false;
   let loop: NodeJS.Timeout | undefined;
 
@@ -332,6 +344,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     nodeIp: net.gateway,
     podCidr: net.cidr,
     dir,
+    shimDir,
     resolve: (name) => resolveClusterName(view, name),
     podInfo: (namespace, name) => {
       const pod = pods.find((p) => p.metadata?.namespace === namespace && p.metadata?.name === name);
@@ -343,18 +356,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
         pid: (container: string) => runner.pidOf(container),
       };
     },
-    clientNetns: async () => {
-      if (!clientNet) {
-        const podNet = await net.createPod('client');
-        const resolvConf = join(dir, 'client-resolv.conf');
-        await writeFile(
-          resolvConf,
-          `nameserver ${net.gateway}\nsearch svc.cluster.local cluster.local\noptions ndots:5\n`,
-        );
-        clientNet = { netns: podNet.netns, ip: podNet.ip, resolvConf };
-      }
-      return clientNet;
-    },
+    withClusterDns: (argv) => [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+      hostResolvConf,
+      ...argv,
+    ],
+    track: (pid) => void appendFile(pidFile, `${pid}\n`),
     stop,
   };
 }

@@ -56,9 +56,13 @@ export async function createNodeNetwork(id: string, onChange: () => Promise<void
   const gateway = `${prefix}.1`;
   const pods = new Map<string, PodNetwork>();
   const freeHosts = Array.from({ length: 250 }, (_, i) => i + 2);
+  // A netns file is bind-mounted into every pod's mount namespace made while it existed, so its
+  // removal can fail with EBUSY until those pods are gone: such names are retried on stop().
+  const leftover = new Set<string>();
   let counter = 0;
   const cleanupCommands = () => [
     ...[...pods.values()].map((p) => `ip netns del ${p.netns}`),
+    ...[...leftover].map((netns) => `ip netns del ${netns}`),
     ...[...pods.values()].map((p) => `ip link del ${p.hostVeth}`),
     `ip link del ${bridge}`,
   ];
@@ -67,7 +71,11 @@ export async function createNodeNetwork(id: string, onChange: () => Promise<void
   await ip('addr', 'add', `${gateway}/24`, 'dev', bridge);
   await ip('link', 'set', bridge, 'up');
 
+  let closed = false;
   const createPod = async (key: string): Promise<PodNetwork> => {
+    if (closed) throw new Error('node network is stopped');
+    const previous = pods.get(key);
+    if (previous) await deletePod(previous);
     const host = freeHosts.shift();
     if (host === undefined) throw new Error('pod network full (250 pods)');
     counter += 1;
@@ -93,7 +101,7 @@ export async function createNodeNetwork(id: string, onChange: () => Promise<void
   };
 
   const deletePod = async (net: PodNetwork) => {
-    await ip('netns', 'del', net.netns).catch(() => undefined);
+    await ip('netns', 'del', net.netns).catch(() => leftover.add(net.netns));
     await ip('link', 'del', net.hostVeth).catch(() => undefined);
     for (const [key, value] of pods) if (value === net) pods.delete(key);
     freeHosts.push(Number(net.ip.split('.')[3]));
@@ -101,7 +109,13 @@ export async function createNodeNetwork(id: string, onChange: () => Promise<void
   };
 
   const stop = async () => {
+    closed = true;
     for (const net of [...pods.values()]) await deletePod(net);
+    for (const netns of [...leftover]) {
+      await ip('netns', 'del', netns)
+        .then(() => leftover.delete(netns))
+        .catch(() => undefined);
+    }
     await ip('link', 'del', bridge).catch(() => undefined);
   };
 

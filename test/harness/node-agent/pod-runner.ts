@@ -100,11 +100,20 @@ export class PodRunner {
     this.pod = pod;
   }
 
-  async start(): Promise<void> {
+  private starting?: Promise<void>;
+
+  /** Starts the pod; terminate() waits for a start in progress before it tears down. */
+  start(): Promise<void> {
+    this.starting = this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     try {
       await mkdir(this.ctx.podDir, { recursive: true });
       await this.prepareVolumes();
       this.net = await this.ctx.network.createPod(this.key);
+      if (this.terminating) return;
       this.pod = { ...this.pod, status: { ...this.pod.status, podIP: this.net.ip, hostIP: this.ctx.nodeIp } };
       await this.writeNameFiles();
       this.markDirty();
@@ -204,6 +213,8 @@ export class PodRunner {
     const argv = containerArgv(image, c.spec.command, c.spec.args).map((a) => expandVars(a, env));
     const script = [
       'set -e',
+      // Drop this mount namespace's copies of the netns files, or `ip netns del` of other pods fails (EBUSY).
+      'for f in /run/netns/*; do umount "$f" 2>/dev/null || true; done',
       `mount --bind ${mounted(join(this.ctx.podDir, 'resolv.conf'))} /etc/resolv.conf`,
       `mount --bind ${mounted(join(this.ctx.podDir, 'hosts'))} /etc/hosts`,
       `hostname ${mounted(this.pod.spec?.hostname ?? name)}`,
@@ -407,6 +418,7 @@ export class PodRunner {
   /** SIGTERM every container, SIGKILL after the grace period, then release the network and files. */
   async terminate(graceSeconds: number): Promise<void> {
     this.terminating = true;
+    await this.starting?.catch(() => undefined);
     for (const c of this.containers) {
       if (c.restartTimer) clearTimeout(c.restartTimer);
       for (const t of c.probeTimers) clearTimeout(t);
