@@ -67,16 +67,12 @@ export class Dispatcher {
     return () => this.listeners.delete(listener);
   }
 
-  /** Dispatches records in physical order; `endOffset` is where the last one (or a filler) ends. */
-  dispatch(requests: readonly DispatchRequest[], endOffset: number, notify = true): void {
-    for (const r of requests) this.apply(r, notify);
-    if (endOffset > this.dispatchedOffset) this.dispatchedOffset = endOffset;
-    this.index.noteDispatched(this.dispatchedOffset);
-  }
-
-  /** Dispatches one record (recovery; `r` may be reused by the caller afterwards). */
-  dispatchOne(r: DispatchRequest): void {
-    this.apply(r, false);
+  /**
+   * Dispatches one record (records arrive in physical order); `notify` tells arrival listeners.
+   * `r` is not kept, so callers may reuse it.
+   */
+  dispatchRecord(r: DispatchRequest, notify: boolean): void {
+    this.apply(r, notify);
     const end = r.physicalOffset + r.size;
     if (end > this.dispatchedOffset) this.dispatchedOffset = end;
     this.index.noteDispatched(end);
@@ -116,14 +112,14 @@ export class Dispatcher {
   }
 }
 
-/** Index key hashes of a record's UNIQ_KEY and KEYS words (split on single spaces). */
-export function keyHashesOf(
+/** Index key hashes of a record's UNIQ_KEY and KEYS words (split on single spaces), into `out`. */
+export function keyHashesInto(
+  out: number[],
   seed: number,
   uniqKey: string | undefined,
   keys: string | undefined,
-): number[] | undefined {
-  if (!uniqKey && !keys) return undefined;
-  const out: number[] = [];
+): number[] {
+  out.length = 0;
   if (uniqKey) out.push(javaStringHashCode(uniqKey, seed) >>> 0);
   if (keys) {
     let from = 0;

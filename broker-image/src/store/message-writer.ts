@@ -1,8 +1,9 @@
 // The single writer: validates and encodes appends as they arrive, then writes everything that
 // arrived during one event-loop turn as one batch. Records are encoded straight into a shared
-// ring buffer in arrival order, so a batch is one contiguous slice (one write, no copying). Queue and
-// physical offsets are assigned at write time, dispatch runs as soon as the batch is written, and
-// SYNC_FLUSH appends are answered by the group commit of the CommitLog.
+// ring buffer in arrival order, so a batch is one contiguous slice (one write, no copying). Queue
+// and physical offsets are assigned at write time, dispatch runs as soon as the batch is written,
+// and SYNC_FLUSH appends are answered by the group commit of the CommitLog. The per-message path
+// avoids temporary objects: at high rates, garbage collection is its largest cost.
 
 import type { Logger } from '../common/index.js';
 import type { CommitLog } from './commit-log.js';
@@ -10,7 +11,7 @@ import {
   computeTagsCode,
   type Dispatcher,
   type DispatchRequest,
-  keyHashesOf,
+  keyHashesInto,
   occupiesQueue,
 } from './dispatcher.js';
 import { checkHost, hostBytes } from './host-address.js';
@@ -18,16 +19,16 @@ import { TopicSeeds } from './key-index.js';
 import type { HostAddress, MessageToStore, PutResult, PutStatus } from './message-store.js';
 import { MessageProperty } from './properties-codec.js';
 import {
+  bodyCrc,
   END_FILLER_SIZE,
-  encodeRecordParts,
   MAX_PROPERTIES_BYTES,
   MAX_RECORD_OVERHEAD,
   MAX_TOPIC_BYTES,
   POS_PHYSICAL_OFFSET,
   POS_QUEUE_OFFSET,
-  POS_SYS_FLAG,
   recordSize,
   writeLong,
+  writeRecordInto,
 } from './record-codec.js';
 import type { StoreConfig } from './store-config.js';
 
@@ -83,18 +84,15 @@ interface PendingRecord {
   keys: string | undefined;
   uniqKey: string | undefined;
   delay: string | undefined;
-  // Used while preparing only.
-  properties: string;
-  propertiesLength: number;
-  bornHost: EncodedHost;
+  queueOffset: number;
 }
 
 interface PendingPut {
   /** The encoded records, in order: what the CommitLog writes. */
   buffers: Buffer[];
+  records: PendingRecord[];
   /** Virtual ring position after the last record (released once the batch is written). */
   ringEnd: number;
-  records: PendingRecord[];
   size: number;
   topic: string;
   queueId: number;
@@ -150,54 +148,38 @@ function hasSeparator(text: string): boolean {
   return text.indexOf('\u0001') >= 0 || text.indexOf('\u0002') >= 0;
 }
 
-interface ScannedProperties {
-  text: string;
-  tags: string | undefined;
-  keys: string | undefined;
-  uniqKey: string | undefined;
-  delay: string | undefined;
-}
-
-/**
- * One pass over the properties: encodes them (name U+0001 value, joined by U+0002, null values
- * skipped), rejects separators inside names or values, and picks what dispatch needs.
- */
-function scanProperties(props: ReadonlyMap<string, string>): ScannedProperties | string {
-  const out: ScannedProperties = {
-    text: '',
-    tags: undefined,
-    keys: undefined,
-    uniqKey: undefined,
-    delay: undefined,
-  };
-  let text = '';
-  for (const [name, raw] of props) {
-    if (raw === undefined || raw === null) continue;
-    const value = typeof raw === 'string' ? raw : String(raw);
-    if (name === '' || hasSeparator(name))
-      return `property name ${JSON.stringify(name)} is empty or contains U+0001/U+0002`;
-    if (hasSeparator(value)) return `value of property ${name} contains U+0001 or U+0002`;
-    text = text === '' ? `${name}\u0001${value}` : `${text}\u0002${name}\u0001${value}`;
-    switch (name) {
-      case MessageProperty.TAGS:
-        out.tags = value;
-        break;
-      case MessageProperty.KEYS:
-        out.keys = value;
-        break;
-      case MessageProperty.UNIQ_KEY:
-        out.uniqKey = value;
-        break;
-      case MessageProperty.DELAY:
-        out.delay = value;
-        break;
-    }
-  }
-  out.text = text;
-  return out;
-}
-
 type Refused = { status: PutStatus; remark: string };
+
+function refused(status: PutStatus, remark: string): Refused {
+  return { status, remark };
+}
+
+/** A reason a message cannot be stored, if any (the topic and queue are checked once per put). */
+function checkMessage(m: MessageToStore, first: MessageToStore, maxMessageSize: number): Refused | undefined {
+  if (m.topic !== first.topic || m.queueId !== first.queueId) {
+    return refused('MESSAGE_ILLEGAL', 'all messages of a batch must have the same topic and queue');
+  }
+  if (!Buffer.isBuffer(m.body)) return refused('MESSAGE_ILLEGAL', 'body must be a Buffer');
+  if (m.body.length > maxMessageSize) {
+    return refused(
+      'MESSAGE_ILLEGAL',
+      `body of ${m.body.length} bytes exceeds maxMessageSize (${maxMessageSize})`,
+    );
+  }
+  if (!isInt32(m.flag)) return refused('MESSAGE_ILLEGAL', `flag ${m.flag} is not a 32-bit integer`);
+  if (!isInt32(m.sysFlag)) return refused('MESSAGE_ILLEGAL', `sysFlag ${m.sysFlag} is not a 32-bit integer`);
+  if (!isInt32(m.reconsumeTimes)) {
+    return refused('MESSAGE_ILLEGAL', `reconsumeTimes ${m.reconsumeTimes} is not a 32-bit integer`);
+  }
+  if (!Number.isSafeInteger(m.bornTimestamp)) {
+    return refused('MESSAGE_ILLEGAL', `bornTimestamp ${m.bornTimestamp} is not an integer`);
+  }
+  if (typeof m.preparedTransactionOffset !== 'bigint') {
+    return refused('MESSAGE_ILLEGAL', 'preparedTransactionOffset must be a bigint');
+  }
+  if (!(m.properties instanceof Map)) return refused('MESSAGE_ILLEGAL', 'properties must be a Map');
+  return undefined;
+}
 
 export class MessageWriter {
   private queue: PendingPut[] = [];
@@ -211,13 +193,28 @@ export class MessageWriter {
   // Encoded hosts by address then port: producers are few, so this saves parsing every message.
   private readonly hosts = new Map<string, Map<number, EncodedHost>>();
   private hostCount = 0;
+  // Results of `scanProperties` for the message being prepared (preparing is synchronous).
+  private propsText = '';
+  private propTags: string | undefined;
+  private propKeys: string | undefined;
+  private propUniqKey: string | undefined;
+  private propDelay: string | undefined;
   // Context of the batch being placed (one batch at a time), so that placing needs no closures.
   private batchId = 0;
   private batchNow = 0;
   private batchCursors: QueueCursor[] = [];
-  private batchRequests: DispatchRequest[] = [];
   private readonly placeItem = (p: PendingPut, physicalOffset: number): void => this.place(p, physicalOffset);
-  private readonly allocateFn = (size: number): Buffer => this.allocate(size);
+  private readonly request: DispatchRequest = {
+    topic: '',
+    queueId: 0,
+    queueOffset: 0,
+    physicalOffset: 0,
+    size: 0,
+    tagsCode: 0,
+    storeTimestamp: 0,
+    sysFlag: 0,
+    keyHashes: [],
+  };
   private readonly seeds = new TopicSeeds();
   readonly stats: WriterStats = { putMessages: 0, putBytes: 0, putFailures: {} };
 
@@ -225,32 +222,32 @@ export class MessageWriter {
 
   /** Appends one message, or a batch (all for one topic and queue) stored contiguously. */
   put(msgs: readonly MessageToStore[]): Promise<PutResult> {
-    const refused = this.deps.refusal();
-    if (refused) return Promise.resolve(this.failure(refused.status, refused.remark, msgs.length));
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.resolve(this.failure(refusal.status, refusal.remark, msgs.length));
     if (this.queuedBytes > this.deps.config.maxPendingAppendBytes) {
       return Promise.resolve(
         this.failure('OS_PAGE_CACHE_BUSY', 'too many bytes waiting to be written; try again', msgs.length),
       );
     }
     const prepared = this.prepare(msgs);
-    if ('remark' in prepared && !('buffers' in prepared)) {
+    if (!('buffers' in prepared))
       return Promise.resolve(this.failure(prepared.status, prepared.remark, msgs.length));
-    }
-    const p = prepared as PendingPut;
     return new Promise<PutResult>((resolve) => {
-      p.resolve = resolve;
-      this.queue.push(p);
-      this.queuedBytes += p.size;
+      prepared.resolve = resolve;
+      this.queue.push(prepared);
+      this.queuedBytes += prepared.size;
       if (!this.running && !this.scheduled) {
         // Everything that arrives during this turn is written together.
         this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          void this.run();
-        });
+        setImmediate(this.startRun);
       }
     });
   }
+
+  private readonly startRun = (): void => {
+    this.scheduled = false;
+    void this.run();
+  };
 
   /** Resolves when every accepted append has been written (and answered, except SYNC waits). */
   drain(): Promise<void> {
@@ -278,8 +275,7 @@ export class MessageWriter {
 
   /** IP bytes + port of a host, or the reason it is not valid. */
   private host(host: HostAddress): EncodedHost | string {
-    const byPort = this.hosts.get(host?.address);
-    const cached = byPort?.get(host.port);
+    const cached = this.hosts.get(host?.address)?.get(host.port);
     if (cached) return cached;
     const problem = checkHost(host);
     if (problem) return problem;
@@ -299,6 +295,33 @@ export class MessageWriter {
     return encoded;
   }
 
+  /**
+   * One pass over the properties: encodes them (name U+0001 value, joined by U+0002, null values
+   * skipped), rejects separators inside names or values, and keeps what dispatch needs. Returns
+   * a reason when they cannot be stored.
+   */
+  private scanProperties(props: ReadonlyMap<string, string>): string | undefined {
+    let text = '';
+    this.propTags = undefined;
+    this.propKeys = undefined;
+    this.propUniqKey = undefined;
+    this.propDelay = undefined;
+    for (const [name, raw] of props) {
+      if (raw === undefined || raw === null) continue;
+      const value = typeof raw === 'string' ? raw : String(raw);
+      if (name === '' || hasSeparator(name))
+        return `property name ${JSON.stringify(name)} is empty or contains U+0001/U+0002`;
+      if (hasSeparator(value)) return `value of property ${name} contains U+0001 or U+0002`;
+      text = text === '' ? `${name}\u0001${value}` : `${text}\u0002${name}\u0001${value}`;
+      if (name === MessageProperty.TAGS) this.propTags = value;
+      else if (name === MessageProperty.KEYS) this.propKeys = value;
+      else if (name === MessageProperty.UNIQ_KEY) this.propUniqKey = value;
+      else if (name === MessageProperty.DELAY) this.propDelay = value;
+    }
+    this.propsText = text;
+    return undefined;
+  }
+
   // Records are encoded into a ring in arrival order and released in the same order once their
   // batch is written, so the memory is reused instead of left to the garbage collector. Positions
   // are virtual (ever increasing); a record that does not fit before the end of the ring starts
@@ -316,141 +339,82 @@ export class MessageWriter {
     return this.ring.subarray(start, start + size);
   }
 
-  private check(m: MessageToStore, first: MessageToStore): Refused | undefined {
-    const { config } = this.deps;
-    if (m.topic !== first.topic || m.queueId !== first.queueId) {
-      return {
-        status: 'MESSAGE_ILLEGAL',
-        remark: 'all messages of a batch must have the same topic and queue',
-      };
-    }
-    if (!Buffer.isBuffer(m.body)) return { status: 'MESSAGE_ILLEGAL', remark: 'body must be a Buffer' };
-    if (m.body.length > config.maxMessageSize) {
-      return {
-        status: 'MESSAGE_ILLEGAL',
-        remark: `body of ${m.body.length} bytes exceeds maxMessageSize (${config.maxMessageSize})`,
-      };
-    }
-    if (!isInt32(m.flag))
-      return { status: 'MESSAGE_ILLEGAL', remark: `flag ${m.flag} is not a 32-bit integer` };
-    if (!isInt32(m.sysFlag))
-      return { status: 'MESSAGE_ILLEGAL', remark: `sysFlag ${m.sysFlag} is not a 32-bit integer` };
-    if (!isInt32(m.reconsumeTimes)) {
-      return {
-        status: 'MESSAGE_ILLEGAL',
-        remark: `reconsumeTimes ${m.reconsumeTimes} is not a 32-bit integer`,
-      };
-    }
-    if (!Number.isSafeInteger(m.bornTimestamp)) {
-      return { status: 'MESSAGE_ILLEGAL', remark: `bornTimestamp ${m.bornTimestamp} is not an integer` };
-    }
-    if (typeof m.preparedTransactionOffset !== 'bigint') {
-      return { status: 'MESSAGE_ILLEGAL', remark: 'preparedTransactionOffset must be a bigint' };
-    }
-    if (!(m.properties instanceof Map))
-      return { status: 'MESSAGE_ILLEGAL', remark: 'properties must be a Map' };
-    return undefined;
-  }
-
   private prepare(msgs: readonly MessageToStore[]): PendingPut | Refused {
     const { config } = this.deps;
-    if (msgs.length === 0) return { status: 'MESSAGE_ILLEGAL', remark: 'no messages' };
+    if (msgs.length === 0) return refused('MESSAGE_ILLEGAL', 'no messages');
     const first = msgs[0];
     const topicProblem = checkTopic(first.topic);
-    if (topicProblem) return { status: 'MESSAGE_ILLEGAL', remark: topicProblem };
+    if (topicProblem) return refused('MESSAGE_ILLEGAL', topicProblem);
     if (!isInt32(first.queueId) || first.queueId < 0) {
-      return {
-        status: 'MESSAGE_ILLEGAL',
-        remark: `queueId ${first.queueId} is not an integer from 0 to ${INT32_MAX}`,
-      };
+      return refused('MESSAGE_ILLEGAL', `queueId ${first.queueId} is not an integer from 0 to ${INT32_MAX}`);
     }
     const storeHost = this.host(first.storeHost ?? config.storeHost);
-    if (typeof storeHost === 'string')
-      return { status: 'MESSAGE_ILLEGAL', remark: `storeHost: ${storeHost}` };
+    if (typeof storeHost === 'string') return refused('MESSAGE_ILLEGAL', `storeHost: ${storeHost}`);
     const topicLength = Buffer.byteLength(first.topic, 'utf8');
-    // Validate and size everything first: ring space is taken only for appends that are queued.
-    const records: PendingRecord[] = [];
+    if (msgs.length === 1) return this.prepareOne(first, storeHost, topicLength);
+    // A batch: validate every message before taking ring space for any.
     let size = 0;
     for (const m of msgs) {
-      const problem = this.check(m, first);
-      if (problem) return problem;
-      const bornHost = this.host(m.bornHost);
-      if (typeof bornHost === 'string') return { status: 'MESSAGE_ILLEGAL', remark: `bornHost: ${bornHost}` };
-      const props = scanProperties(m.properties);
-      if (typeof props === 'string') return { status: 'MESSAGE_ILLEGAL', remark: props };
-      const properties = props.text;
-      const propertiesLength = Buffer.byteLength(properties, 'utf8');
-      if (propertiesLength > MAX_PROPERTIES_BYTES) {
-        return {
-          status: 'PROPERTIES_SIZE_EXCEEDED',
-          remark: `properties exceed ${MAX_PROPERTIES_BYTES} bytes`,
-        };
-      }
-      const recordBytes = recordSize(
-        m.body.length,
-        topicLength,
-        propertiesLength,
-        bornHost.bytes.length === 20,
-        storeHost.bytes.length === 20,
-      );
-      if (recordBytes > config.maxMessageSize + MAX_RECORD_OVERHEAD) {
-        return { status: 'MESSAGE_ILLEGAL', remark: `record of ${recordBytes} bytes is too large` };
-      }
-      size += recordBytes;
-      records.push({
-        buf: EMPTY,
-        storeTimestampPos: 0,
-        tags: props.tags,
-        keys: props.keys,
-        uniqKey: props.uniqKey,
-        delay: props.delay,
-        properties,
-        propertiesLength,
-        bornHost,
-      });
+      const problem = this.checkOne(m, first, storeHost, topicLength);
+      if (typeof problem !== 'number') return problem;
+      size += problem;
     }
     if (size + END_FILLER_SIZE > this.deps.commitLog.segmentSize) {
-      return {
-        status: 'MESSAGE_ILLEGAL',
-        remark: `batch of ${size} bytes does not fit one commit log segment (${this.deps.commitLog.segmentSize})`,
-      };
+      return refused(
+        'MESSAGE_ILLEGAL',
+        `batch of ${size} bytes does not fit one commit log segment (${this.deps.commitLog.segmentSize})`,
+      );
     }
-    const buffers: Buffer[] = [];
-    let waitDurable = config.flushDiskType === 'SYNC_FLUSH';
-    for (let i = 0; i < msgs.length; i++) {
-      const m = msgs[i];
-      const r = records[i];
-      if (m.waitStoreMsgOK === false) waitDurable = false;
-      const encoded = encodeRecordParts({
-        topic: m.topic,
-        queueId: m.queueId,
-        flag: m.flag,
-        queueOffset: 0,
-        physicalOffset: 0,
-        sysFlag: m.sysFlag,
-        bornTimestamp: m.bornTimestamp,
-        bornHost: m.bornHost,
-        storeTimestamp: 0,
-        storeHost: config.storeHost,
-        reconsumeTimes: m.reconsumeTimes,
-        preparedTransactionOffset: m.preparedTransactionOffset,
-        body: m.body,
-        properties: r.properties,
-        bornHostBytes: r.bornHost.bytes,
-        storeHostBytes: storeHost.bytes,
-        topicLength,
-        propertiesLength: r.propertiesLength,
-        allocate: this.allocateFn,
-      });
-      r.buf = encoded.buf;
-      r.storeTimestampPos = encoded.storeTimestampPos;
-      r.properties = '';
-      buffers.push(encoded.buf);
+    const p = this.pending(first, storeHost, size);
+    for (const m of msgs) {
+      this.checkOne(m, first, storeHost, topicLength);
+      this.encode(p, m, storeHost, topicLength);
     }
+    p.ringEnd = this.ringAllocated;
+    return p;
+  }
+
+  private prepareOne(m: MessageToStore, storeHost: EncodedHost, topicLength: number): PendingPut | Refused {
+    const size = this.checkOne(m, m, storeHost, topicLength);
+    if (typeof size !== 'number') return size;
+    const p = this.pending(m, storeHost, size);
+    this.encode(p, m, storeHost, topicLength);
+    p.ringEnd = this.ringAllocated;
+    return p;
+  }
+
+  /** Validates a message and scans its properties; returns its record size or why it is refused. */
+  private checkOne(m: MessageToStore, first: MessageToStore, storeHost: EncodedHost, topicLength: number) {
+    const problem = checkMessage(m, first, this.deps.config.maxMessageSize);
+    if (problem) return problem;
+    const born = this.host(m.bornHost);
+    if (typeof born === 'string') return refused('MESSAGE_ILLEGAL', `bornHost: ${born}`);
+    const propProblem = this.scanProperties(m.properties);
+    if (propProblem) return refused('MESSAGE_ILLEGAL', propProblem);
+    const propsLength = Buffer.byteLength(this.propsText, 'utf8');
+    if (propsLength > MAX_PROPERTIES_BYTES) {
+      return refused('PROPERTIES_SIZE_EXCEEDED', `properties exceed ${MAX_PROPERTIES_BYTES} bytes`);
+    }
+    const bytes = recordSize(
+      m.body.length,
+      topicLength,
+      propsLength,
+      born.bytes.length === 20,
+      storeHost.bytes.length === 20,
+    );
+    if (bytes > this.deps.config.maxMessageSize + MAX_RECORD_OVERHEAD) {
+      return refused('MESSAGE_ILLEGAL', `record of ${bytes} bytes is too large`);
+    }
+    return bytes;
+  }
+
+  private pending(first: MessageToStore, storeHost: EncodedHost, size: number): PendingPut {
+    let waitDurable = this.deps.config.flushDiskType === 'SYNC_FLUSH';
+    if (first.waitStoreMsgOK === false) waitDurable = false;
     return {
-      buffers,
-      ringEnd: this.ringAllocated,
-      records,
+      buffers: [],
+      records: [],
+      ringEnd: 0,
       size,
       topic: first.topic,
       queueId: first.queueId,
@@ -462,6 +426,48 @@ export class MessageWriter {
       queueOffset: -1,
       storeTimestamp: 0,
     };
+  }
+
+  /** Encodes a message already checked by `checkOne` (whose property scan is still current). */
+  private encode(p: PendingPut, m: MessageToStore, storeHost: EncodedHost, topicLength: number): void {
+    if (m.waitStoreMsgOK === false) p.waitDurable = false;
+    const born = this.host(m.bornHost) as EncodedHost;
+    const propsLength = Buffer.byteLength(this.propsText, 'utf8');
+    const size = recordSize(
+      m.body.length,
+      topicLength,
+      propsLength,
+      born.bytes.length === 20,
+      storeHost.bytes.length === 20,
+    );
+    const buf = this.allocate(size);
+    const storeTimestampPos = writeRecordInto(
+      buf,
+      m.topic,
+      topicLength,
+      m.queueId,
+      m.flag,
+      m.sysFlag,
+      m.bornTimestamp,
+      born.bytes,
+      storeHost.bytes,
+      m.reconsumeTimes,
+      m.preparedTransactionOffset,
+      m.body,
+      this.propsText,
+      propsLength,
+      bodyCrc(m.body),
+    );
+    p.buffers.push(buf);
+    p.records.push({
+      buf,
+      storeTimestampPos,
+      tags: this.propTags,
+      keys: this.propKeys,
+      uniqKey: this.propUniqKey,
+      delay: this.propDelay,
+      queueOffset: 0,
+    });
   }
 
   private async run(): Promise<void> {
@@ -497,7 +503,6 @@ export class MessageWriter {
     this.batchId++;
     this.batchNow = this.deps.clock();
     this.batchCursors = [];
-    this.batchRequests = [];
     try {
       await commitLog.append(batch, this.placeItem);
     } catch (err) {
@@ -511,8 +516,10 @@ export class MessageWriter {
         p.resolve(this.failure(status, `write failed: ${(err as Error).message}`, p.buffers.length));
       return;
     }
+    this.dispatchBatch(batch);
+    dispatcher.advanceTo(commitLog.writtenOffset);
+    // The records' bytes are not read after this point; their ring space may be reused.
     this.ringReleased = batch[batch.length - 1].ringEnd;
-    dispatcher.dispatch(this.batchRequests, commitLog.writtenOffset);
     for (const p of batch) {
       this.stats.putMessages += p.buffers.length;
       this.stats.putBytes += p.size;
@@ -553,25 +560,36 @@ export class MessageWriter {
     }
     p.queueOffset = inQueue ? cursor.next : 0;
     let at = physicalOffset;
-    const seed = this.seeds.get(p.topic);
     for (const r of p.records) {
-      const buf = r.buf;
-      const queueOffset = inQueue ? cursor.next++ : 0;
-      writeLong(buf, queueOffset, POS_QUEUE_OFFSET);
-      writeLong(buf, at, POS_PHYSICAL_OFFSET);
-      writeLong(buf, now, r.storeTimestampPos);
-      this.batchRequests.push({
-        topic: p.topic,
-        queueId: p.queueId,
-        queueOffset,
-        physicalOffset: at,
-        size: buf.length,
-        tagsCode: computeTagsCode(p.topic, r.tags, r.delay, now, this.deps.delayLevels),
-        storeTimestamp: now,
-        sysFlag: buf.readInt32BE(POS_SYS_FLAG),
-        keyHashes: keyHashesOf(seed, r.uniqKey, r.keys),
-      });
-      at += buf.length;
+      r.queueOffset = inQueue ? cursor.next++ : 0;
+      writeLong(r.buf, r.queueOffset, POS_QUEUE_OFFSET);
+      writeLong(r.buf, at, POS_PHYSICAL_OFFSET);
+      writeLong(r.buf, now, r.storeTimestampPos);
+      at += r.buf.length;
+    }
+  }
+
+  // Dispatch right after the write, through one reused request object.
+  private dispatchBatch(batch: PendingPut[]): void {
+    const req = this.request;
+    const hashes = req.keyHashes ?? [];
+    req.keyHashes = hashes;
+    for (const p of batch) {
+      const seed = this.seeds.get(p.topic);
+      req.topic = p.topic;
+      req.queueId = p.queueId;
+      req.storeTimestamp = p.storeTimestamp;
+      let at = p.physicalOffset;
+      for (const r of p.records) {
+        req.queueOffset = r.queueOffset;
+        req.physicalOffset = at;
+        req.size = r.buf.length;
+        req.tagsCode = computeTagsCode(p.topic, r.tags, r.delay, p.storeTimestamp, this.deps.delayLevels);
+        req.sysFlag = r.buf[39] | (r.buf[38] << 8) | (r.buf[37] << 16) | (r.buf[36] << 24);
+        keyHashesInto(hashes, seed, r.uniqKey, r.keys);
+        this.deps.dispatcher.dispatchRecord(req, true);
+        at += r.buf.length;
+      }
     }
   }
 
@@ -597,5 +615,3 @@ export class MessageWriter {
 }
 
 function noop(): void {}
-
-const EMPTY = Buffer.alloc(0);

@@ -189,46 +189,34 @@ export function encodeRecordParts(p: {
   }
   const bornBytes = p.bornHostBytes ?? encodedHost('bornHost', p.bornHost);
   const storeBytes = p.storeHostBytes ?? encodedHost('storeHost', p.storeHost);
-  const bornV6 = bornBytes.length === 20;
-  const storeV6 = storeBytes.length === 20;
-  const sysFlag =
-    (p.sysFlag & ~(MessageSysFlag.BORNHOST_V6 | MessageSysFlag.STOREHOST_V6)) |
-    (bornV6 ? MessageSysFlag.BORNHOST_V6 : 0) |
-    (storeV6 ? MessageSysFlag.STOREHOST_V6 : 0);
-  const size = recordSize(p.body.length, topicLen, propsLen, bornV6, storeV6);
+  const size = recordSize(
+    p.body.length,
+    topicLen,
+    propsLen,
+    bornBytes.length === 20,
+    storeBytes.length === 20,
+  );
   const buf = p.allocate ? p.allocate(size) : Buffer.allocUnsafe(size);
-  putInt(buf, size, POS_TOTAL_SIZE);
-  putInt(buf, MESSAGE_MAGIC_CODE, POS_MAGIC);
-  putInt(buf, p.bodyCRC ?? bodyCrc(p.body), POS_BODY_CRC);
-  putInt(buf, p.queueId, POS_QUEUE_ID);
-  putInt(buf, p.flag | 0, POS_FLAG);
+  const storeTsPos = writeRecordInto(
+    buf,
+    p.topic,
+    topicLen,
+    p.queueId,
+    p.flag,
+    p.sysFlag,
+    p.bornTimestamp,
+    bornBytes,
+    storeBytes,
+    p.reconsumeTimes,
+    p.preparedTransactionOffset,
+    p.body,
+    p.properties,
+    propsLen,
+    p.bodyCRC ?? bodyCrc(p.body),
+  );
   putLong(buf, p.queueOffset, POS_QUEUE_OFFSET);
   putLong(buf, p.physicalOffset, POS_PHYSICAL_OFFSET);
-  putInt(buf, sysFlag, POS_SYS_FLAG);
-  writeLong(buf, p.bornTimestamp, POS_BORN_TIMESTAMP);
-  buf.set(bornBytes, POS_BORN_HOST);
-  let pos = POS_BORN_HOST + bornBytes.length;
-  const storeTsPos = pos;
-  writeLong(buf, p.storeTimestamp, pos);
-  pos += 8;
-  buf.set(storeBytes, pos);
-  pos += storeBytes.length;
-  putInt(buf, p.reconsumeTimes | 0, pos);
-  pos += 4;
-  putLong(buf, p.preparedTransactionOffset, pos);
-  pos += 8;
-  putInt(buf, p.body.length, pos);
-  pos += 4;
-  buf.set(p.body, pos);
-  pos += p.body.length;
-  buf[pos] = topicLen;
-  pos += 1;
-  buf.write(p.topic, pos, topicLen, 'utf8');
-  pos += topicLen;
-  buf[pos] = propsLen >>> 8;
-  buf[pos + 1] = propsLen;
-  pos += 2;
-  if (propsLen > 0) buf.write(p.properties, pos, propsLen, 'utf8');
+  writeLong(buf, p.storeTimestamp, storeTsPos);
   return { buf, storeTimestampPos: storeTsPos };
 }
 
@@ -245,6 +233,67 @@ function putLong(buf: Buffer, value: number | bigint, pos: number): void {
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Writes a record into `buf` (exactly its size, already validated) with queue offset, physical
+ * offset and store timestamp zero, and returns the position of the store timestamp. Positional
+ * arguments: this is the append path, where an options object per message would be garbage.
+ */
+export function writeRecordInto(
+  buf: Buffer,
+  topic: string,
+  topicLen: number,
+  queueId: number,
+  flag: number,
+  sysFlag: number,
+  bornTimestamp: number,
+  bornHostBytes: Buffer,
+  storeHostBytes: Buffer,
+  reconsumeTimes: number,
+  preparedTransactionOffset: number | bigint,
+  body: Buffer,
+  properties: string,
+  propsLen: number,
+  bodyCRC: number,
+): number {
+  const flags =
+    (sysFlag & ~(MessageSysFlag.BORNHOST_V6 | MessageSysFlag.STOREHOST_V6)) |
+    (bornHostBytes.length === 20 ? MessageSysFlag.BORNHOST_V6 : 0) |
+    (storeHostBytes.length === 20 ? MessageSysFlag.STOREHOST_V6 : 0);
+  putInt(buf, buf.length, POS_TOTAL_SIZE);
+  putInt(buf, MESSAGE_MAGIC_CODE, POS_MAGIC);
+  putInt(buf, bodyCRC, POS_BODY_CRC);
+  putInt(buf, queueId, POS_QUEUE_ID);
+  putInt(buf, flag | 0, POS_FLAG);
+  writeLong(buf, 0, POS_QUEUE_OFFSET);
+  writeLong(buf, 0, POS_PHYSICAL_OFFSET);
+  putInt(buf, flags, POS_SYS_FLAG);
+  writeLong(buf, bornTimestamp, POS_BORN_TIMESTAMP);
+  buf.set(bornHostBytes, POS_BORN_HOST);
+  let pos = POS_BORN_HOST + bornHostBytes.length;
+  const storeTsPos = pos;
+  writeLong(buf, 0, pos);
+  pos += 8;
+  buf.set(storeHostBytes, pos);
+  pos += storeHostBytes.length;
+  putInt(buf, reconsumeTimes | 0, pos);
+  pos += 4;
+  putLong(buf, preparedTransactionOffset, pos);
+  pos += 8;
+  putInt(buf, body.length, pos);
+  pos += 4;
+  buf.set(body, pos);
+  pos += body.length;
+  buf[pos] = topicLen;
+  pos += 1;
+  buf.write(topic, pos, topicLen, 'utf8');
+  pos += topicLen;
+  buf[pos] = propsLen >>> 8;
+  buf[pos + 1] = propsLen;
+  pos += 2;
+  if (propsLen > 0) buf.write(properties, pos, propsLen, 'utf8');
+  return storeTsPos;
+}
 
 /** Encodes one record from all its fields. */
 export function encodeRecord(fields: RecordFields): Buffer {

@@ -159,7 +159,7 @@ export async function recover(input: RecoveryInput): Promise<RecoveryReport> {
   const needsScan = report.mode !== 'clean' || scanFrom < cp!.logEnd;
   if (needsScan) {
     dispatcher.dispatchedOffset = scanFrom;
-    const onRecord = (req: DispatchRequest) => dispatcher.dispatchOne(req);
+    const onRecord = (req: DispatchRequest) => dispatcher.dispatchRecord(req, false);
     // Large scans check CRCs on a second thread while this one parses and dispatches.
     const filesEnd = last.base + Math.min(last.fileSize, commitLog.segmentSize);
     const crcVerifier =
