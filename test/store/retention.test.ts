@@ -1,8 +1,9 @@
-import { readdir, utimes } from 'node:fs/promises';
+import { readdir, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { writevAt } from '../../broker-image/src/store/file-io.js';
 import { decodeRecord, type FileMessageStore, type PutResult } from '../../broker-image/src/store/index.js';
-import { message, openStore, readQueue, tempDir } from './store-fixtures.js';
+import { memoryLogger, message, openStore, readQueue, tempDir } from './store-fixtures.js';
 
 const SEGMENT = 64 * 1024;
 const HOUR = 3_600_000;
@@ -139,5 +140,54 @@ describe('retention', () => {
     h.setUsage(0.5);
     await h.store.runRetention();
     expect((await h.store.putMessage(message(10000))).status).toBe('PUT_OK');
+  });
+
+  it('refuses appends when a write hits a full disk, rolls the partial write back and loses nothing acknowledged', async () => {
+    const dir = await tempDir();
+    let full = false;
+    let usage = 0.5;
+    const options = {
+      diskUsage: async () => usage,
+      // Half of the batch reaches the file, then the device is full.
+      writeCommitLogFile: async (fd: number, bufs: Buffer[], pos: number) => {
+        if (!full) return writevAt(fd, bufs, pos);
+        const data = Buffer.concat(bufs);
+        await writevAt(fd, [data.subarray(0, data.length >> 1)], pos);
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    };
+    const store = await openStore(dir.path, {}, options);
+    cleanups.push(dir.remove);
+    const acked = [];
+    for (let i = 0; i < 20; i++) acked.push(await store.putMessage(message(i)));
+    full = true;
+    usage = 0.99;
+    const failed = await Promise.all([20, 21, 22].map((i) => store.putMessage(message(i))));
+    expect(failed.map((r) => r.status)).toEqual(Array(3).fill('SERVICE_NOT_AVAILABLE'));
+    expect(failed[0].remark).toMatch(/ENOSPC/);
+    const refused = await store.putMessage(message(23));
+    expect(refused.status).toBe('SERVICE_NOT_AVAILABLE');
+    expect(refused.remark).toMatch(/disk full/);
+
+    full = false;
+    usage = 0.5;
+    await store.runRetention();
+    const next = await store.putMessage(message(24));
+    expect(next.status).toBe('PUT_OK');
+    expect(next.queueOffset).toBe(20n); // the failed batch consumed no queue offsets
+    expect(next.physicalOffset).toBe(acked[19].physicalOffset + BigInt(acked[19].wroteBytes));
+    const records = await readQueue(store, 'TopicTest', 0);
+    expect(records.map((r) => r.properties.get('UNIQ_KEY'))).toEqual([
+      ...acked.map((_, i) => `UNIQ${String(i).padStart(12, '0')}`),
+      'UNIQ000000000024',
+    ]);
+    await store.shutdown();
+
+    // A full verification finds no trace of the half-written batch.
+    await unlink(join(dir.path, 'checkpoint'));
+    const again = await openStore(dir.path, {}, { logger: memoryLogger() });
+    cleanups.push(() => again.shutdown());
+    expect(again.recovery).toMatchObject({ mode: 'full', cutBytes: 0, corruptRegions: [] });
+    expect(await readQueue(again, 'TopicTest', 0)).toHaveLength(21);
   });
 });

@@ -130,6 +130,8 @@ export class CommitLog {
     private readonly logger: Logger,
     /** fdatasync of a segment descriptor (replaceable to inject slow or failing disks in tests). */
     private readonly syncFile: (fd: number) => Promise<void> = fdatasyncFile,
+    /** Positional write of a segment descriptor (replaceable to inject a full disk in tests). */
+    private readonly writeFile: (fd: number, bufs: Buffer[], pos: number) => Promise<void> = writevAt,
   ) {}
 
   /** Opens existing segments (no scanning; recovery decides where the valid data ends). */
@@ -292,7 +294,7 @@ export class CommitLog {
         if (r.len === 0) continue;
         const iov = coalesce(r.bufs);
         const done = await r.seg.file.use(async (fd) => {
-          await writevAt(fd, iov, r.pos);
+          await this.writeFile(fd, iov, r.pos);
           return true;
         });
         if (!done) throw new StoreStateError(`segment ${r.seg.path} was closed during a write`);

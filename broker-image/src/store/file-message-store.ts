@@ -48,6 +48,8 @@ export interface FileMessageStoreOptions {
   parallelScanBytes?: number;
   /** fdatasync of CommitLog segments; replaceable to inject a slow or failing disk in tests. */
   syncCommitLogFile?: (fd: number) => Promise<void>;
+  /** Positional writes to CommitLog segments; replaceable to inject a full disk in tests. */
+  writeCommitLogFile?: (fd: number, bufs: Buffer[], pos: number) => Promise<void>;
 }
 
 /** Counters and positions for metrics and admin commands. */
@@ -119,6 +121,7 @@ export class FileMessageStore implements MessageStore {
       config.mappedFileSizeCommitLog,
       this.logger,
       options.syncCommitLogFile,
+      options.writeCommitLogFile,
     );
     this.queues = new ConsumeQueueTable(
       join(root, 'consumequeue'),
