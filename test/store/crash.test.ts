@@ -218,11 +218,12 @@ async function crashRounds(flush: 'SYNC_FLUSH' | 'ASYNC_FLUSH'): Promise<void> {
 }
 
 describe('crash safety (SIGKILL)', () => {
+  // Generous timeouts: each round starts a TypeScript child process, slow on a loaded machine.
   it(`SYNC_FLUSH: every acknowledged message survives ${ROUNDS} kills`, async () => {
     await crashRounds('SYNC_FLUSH');
-  });
+  }, 400_000);
 
   it(`ASYNC_FLUSH: nothing corrupt survives ${ROUNDS} kills; only an unflushed tail may be lost`, async () => {
     await crashRounds('ASYNC_FLUSH');
-  });
+  }, 400_000);
 });
