@@ -15,6 +15,7 @@ import { RemotingClient } from '../../broker-image/src/remoting/index.js';
 import { parseOffsetMessageId } from '../../broker-image/src/store/message-id.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';
+import { createTopic as createBrokerTopic } from './support.js';
 
 let mq: LocalRocketMQ;
 let raw: RawRocketMQ;
@@ -33,18 +34,8 @@ afterAll(async () => {
   await mq?.stop();
 });
 
-async function createTopic(topic: string, queues = 4, perm = 6) {
-  const r = await raw.invoke(broker, 17, {
-    topic,
-    defaultTopic: 'TBW102',
-    readQueueNums: String(queues),
-    writeQueueNums: String(queues),
-    perm: String(perm),
-    topicFilterType: 'SINGLE_TAG',
-    topicSysFlag: '0',
-    order: 'false',
-  });
-  expect(r.code, r.remark).toBe(ResponseCode.SUCCESS);
+function createTopic(topic: string, queues = 4, perm = 6): Promise<void> {
+  return createBrokerTopic(raw, broker, topic, queues, perm);
 }
 
 async function route(topic: string): Promise<RemotingCommand> {

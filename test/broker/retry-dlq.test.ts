@@ -14,6 +14,7 @@ import { createResponse, parseBodyJson, ResponseCode } from '../../broker-image/
 import { RemotingServer } from '../../broker-image/src/remoting/index.js';
 import { parseOffsetMessageId } from '../../broker-image/src/store/message-id.js';
 import type { StoredRecord } from '../../broker-image/src/store/record-codec.js';
+import { recordAttemptsFailingUntil } from '../client/support.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';
 import { createTopic, pullNext, uniqueName, waitFor } from './support.js';
@@ -55,20 +56,7 @@ describe('send-back with the TypeScript push consumer', () => {
       rebalanceIntervalMs: 2_000,
       pollNameServerIntervalMs: 2_000,
     });
-    const attempts: { at: number; reconsumeTimes: number; topic: string; msgId: string; body: string }[] = [];
-    consumer.subscribe(topic, '*');
-    consumer.registerMessageListener((msgs) => {
-      for (const m of msgs) {
-        attempts.push({
-          at: Date.now(),
-          reconsumeTimes: m.reconsumeTimes,
-          topic: m.topic,
-          msgId: m.msgId,
-          body: m.body.toString(),
-        });
-      }
-      return msgs.some((m) => m.reconsumeTimes < 2) ? 'RECONSUME_LATER' : 'CONSUME_SUCCESS';
-    });
+    const attempts = recordAttemptsFailingUntil(consumer, topic, 2);
     try {
       await producer.start();
       await consumer.start();

@@ -1,29 +1,12 @@
 // Small helpers shared by the broker integration tests (raw protocol level).
 
-import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { type RemotingCommand, ResponseCode } from '../../broker-image/src/protocol/index.js';
 import type { StoredRecord } from '../../broker-image/src/store/record-codec.js';
+import { uniqueName, waitFor } from '../harness/polling.js';
 import { type RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${randomBytes(4).toString('hex')}`;
-}
-
-/** Polls `check` until it returns true; fails naming `describe()` after `timeoutMs`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  describe: () => string | Promise<string> = () => 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${await describe()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { uniqueName, waitFor };
 
 export async function createTopic(raw: RawRocketMQ, broker: string, topic: string, queues = 1, perm = 6) {
   const r = await raw.invoke(broker, 17, {

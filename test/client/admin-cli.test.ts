@@ -6,12 +6,10 @@ import { runCli } from '../../broker-image/src/cli/index.js';
 import { ClientApi } from '../../broker-image/src/client/client-api.js';
 import { AdminClient, isUnreachable, MQBrokerError, Producer } from '../../broker-image/src/client/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
-import { uniqueName, waitFor } from './support.js';
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
+import { createTopicAndWaitForRoute, uniqueName, waitFor } from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 
 function capture(signal?: AbortSignal): CliIo & { lines: string[]; errors: string[] } {
@@ -102,16 +100,11 @@ describe('AdminClient', () => {
     expect(groups[group]).toMatchObject({ groupName: group, retryMaxTimes: 3 });
 
     const topic = uniqueName('LagT');
-    await admin.createOrUpdateTopic(rmq.brokerAddr, {
+    await createTopicAndWaitForRoute(admin, rmq.brokerAddr, {
       topicName: topic,
       readQueueNums: 2,
       writeQueueNums: 2,
     });
-    await waitFor(
-      async () => (await admin.getTopicRoute(topic)) !== undefined,
-      10_000,
-      () => 'route',
-    );
     const producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
     await producer.start();
     const mqs = await producer.fetchPublishMessageQueues(topic);

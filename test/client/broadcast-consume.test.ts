@@ -8,35 +8,36 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientApi } from '../../broker-image/src/client/client-api.js';
 import {
-  AdminClient,
+  type AdminClient,
   decodeOffsetTable,
   type MessageExt,
-  Producer,
+  type Producer,
   PushConsumer,
 } from '../../broker-image/src/client/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
-import { fastConsumerOptions, tally, uniqueName, waitFor } from './support.js';
+import type { LocalRocketMQ } from '../harness/local-rocketmq.js';
+import {
+  createTopicAndWaitForRoute,
+  fastConsumerOptions,
+  startBrokerWithClients,
+  stopBrokerWithClients,
+  tally,
+  uniqueName,
+  waitFor,
+} from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 let producer: Producer;
 let offsetDir: string;
 
 beforeAll(async () => {
-  rmq = await startStandalone();
-  admin = new AdminClient({ namesrvAddr: rmq.namesrvAddr });
-  producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
-  await producer.start();
+  ({ rmq, admin, producer } = await startBrokerWithClients());
   offsetDir = await mkdtemp(join(tmpdir(), 'bolide-offsets-'));
 });
 
 afterAll(async () => {
-  await producer?.shutdown();
-  await admin?.close();
-  await rmq?.stop();
+  await stopBrokerWithClients({ rmq, admin, producer });
   if (offsetDir) await rm(offsetDir, { recursive: true, force: true });
 });
 
@@ -59,16 +60,11 @@ function broadcaster(group: string, topic: string, name: string, seen: MessageEx
 describe('broadcasting push consumer', () => {
   it('delivers every message to every consumer and keeps offsets in a local file per client', async () => {
     const topic = uniqueName('BcastT');
-    await admin.createOrUpdateTopic(rmq.brokerAddr, {
+    await createTopicAndWaitForRoute(admin, rmq.brokerAddr, {
       topicName: topic,
       readQueueNums: 4,
       writeQueueNums: 4,
     });
-    await waitFor(
-      async () => (await admin.getTopicRoute(topic)) !== undefined,
-      10_000,
-      () => 'route',
-    );
     const group = uniqueName('BcastCG');
     const seenA: MessageExt[] = [];
     const seenB: MessageExt[] = [];
@@ -160,16 +156,11 @@ describe('broadcasting push consumer', () => {
 
   it('starts afresh, with a warning, when the offset file is damaged', async () => {
     const topic = uniqueName('BcastT');
-    await admin.createOrUpdateTopic(rmq.brokerAddr, {
+    await createTopicAndWaitForRoute(admin, rmq.brokerAddr, {
       topicName: topic,
       readQueueNums: 1,
       writeQueueNums: 1,
     });
-    await waitFor(
-      async () => (await admin.getTopicRoute(topic)) !== undefined,
-      10_000,
-      () => 'route',
-    );
     await producer.send({ topic, body: Buffer.from('old') });
     const group = uniqueName('BcastCG');
     const seen: MessageExt[] = [];

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient, Producer } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import {
+  createTopicAndWaitForRoute,
   type Delivery,
   fastConsumerOptions,
   RecordingConsumer,
@@ -17,8 +18,6 @@ import {
   uniqueName,
   waitFor,
 } from './support.js';
-
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,7 +30,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-let rmq: Standalone | undefined;
+let rmq: LocalRocketMQ | undefined;
 let dataDir: string | undefined;
 
 afterAll(async () => {
@@ -57,16 +56,11 @@ describe('broker restart', () => {
     const consumer = new RecordingConsumer('c1', fastConsumerOptions(namesrvAddr, group), topic, '*', log);
     let second: RecordingConsumer | undefined;
     try {
-      await admin.createOrUpdateTopic(rmq.brokerAddr, {
+      await createTopicAndWaitForRoute(admin, rmq.brokerAddr, {
         topicName: topic,
         readQueueNums: 4,
         writeQueueNums: 4,
       });
-      await waitFor(
-        async () => (await admin.getTopicRoute(topic)) !== undefined,
-        10_000,
-        () => 'route',
-      );
       await producer.start();
       await consumer.start();
 

@@ -2,36 +2,26 @@
 // 8 queues and see each of 10 000 messages exactly once; membership changes rebalance without loss.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, type Message, Producer } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
+import type { AdminClient, Message, Producer } from '../../broker-image/src/client/index.js';
+import type { LocalRocketMQ } from '../harness/local-rocketmq.js';
 import {
+  createRoutedTopic,
   type Delivery,
   fastConsumerOptions,
   RecordingConsumer,
+  startBrokerWithClients,
+  stopBrokerWithClients,
   tally,
   uniqueName,
   waitFor,
 } from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 let producer: Producer;
 
-async function createTopic(queues: number): Promise<string> {
-  const topic = uniqueName('GroupT');
-  await admin.createOrUpdateTopic(rmq.brokerAddr, {
-    topicName: topic,
-    readQueueNums: queues,
-    writeQueueNums: queues,
-  });
-  await waitFor(
-    async () => (await admin.getTopicRoute(topic)) !== undefined,
-    10_000,
-    () => `route of ${topic}`,
-  );
-  return topic;
+function createTopic(queues: number): Promise<string> {
+  return createRoutedTopic(admin, rmq.brokerAddr, 'GroupT', queues);
 }
 
 async function sendAll(topic: string, bodies: string[], concurrency = 32): Promise<void> {
@@ -73,16 +63,11 @@ async function waitForBalanced(consumers: RecordingConsumer[], topic: string, qu
 }
 
 beforeAll(async () => {
-  rmq = await startStandalone();
-  admin = new AdminClient({ namesrvAddr: rmq.namesrvAddr });
-  producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
-  await producer.start();
+  ({ rmq, admin, producer } = await startBrokerWithClients());
 });
 
 afterAll(async () => {
-  await producer?.shutdown();
-  await admin?.close();
-  await rmq?.stop();
+  await stopBrokerWithClients({ rmq, admin, producer });
 });
 
 describe('clustering consumers in one group', () => {

@@ -5,13 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../broker-image/src/cli/index.js';
 import { runCli } from '../../broker-image/src/cli/index.js';
-import { AdminClient, Producer, PushConsumer } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
-import { fastConsumerOptions, uniqueName, waitFor } from './support.js';
+import { type AdminClient, type Producer, PushConsumer } from '../../broker-image/src/client/index.js';
+import type { LocalRocketMQ } from '../harness/local-rocketmq.js';
+import {
+  createRoutedTopic,
+  fastConsumerOptions,
+  startBrokerWithClients,
+  stopBrokerWithClients,
+  uniqueName,
+  waitFor,
+} from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 let producer: Producer;
 let ns: string[];
@@ -29,34 +34,18 @@ async function cli(...argv: string[]): Promise<{ code: number; lines: string[]; 
 }
 
 beforeAll(async () => {
-  rmq = await startStandalone({
+  ({ rmq, admin, producer } = await startBrokerWithClients({
     brokerConf: { messageDelayLevel: '1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s' },
-  });
-  admin = new AdminClient({ namesrvAddr: rmq.namesrvAddr });
-  producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
-  await producer.start();
+  }));
   ns = ['--namesrv-addr', rmq.namesrvAddr];
 });
 
 afterAll(async () => {
-  await producer?.shutdown();
-  await admin?.close();
-  await rmq?.stop();
+  await stopBrokerWithClients({ rmq, admin, producer });
 });
 
-async function createTopic(queues: number): Promise<string> {
-  const topic = uniqueName('CliT');
-  await admin.createOrUpdateTopic(rmq.brokerAddr, {
-    topicName: topic,
-    readQueueNums: queues,
-    writeQueueNums: queues,
-  });
-  await waitFor(
-    async () => (await admin.getTopicRoute(topic)) !== undefined,
-    10_000,
-    () => 'route',
-  );
-  return topic;
+function createTopic(queues: number): Promise<string> {
+  return createRoutedTopic(admin, rmq.brokerAddr, 'CliT', queues);
 }
 
 describe('bolide message', () => {

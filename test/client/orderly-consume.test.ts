@@ -6,21 +6,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientApi } from '../../broker-image/src/client/client-api.js';
 import {
-  AdminClient,
+  type AdminClient,
   ConsumeOrderlyStatus,
   type MessageExt,
   type MessageQueueSelector,
-  Producer,
+  type Producer,
   PushConsumer,
 } from '../../broker-image/src/client/index.js';
 import { parseBodyJson } from '../../broker-image/src/protocol/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
-import { fastConsumerOptions, uniqueName, waitFor } from './support.js';
+import type { LocalRocketMQ } from '../harness/local-rocketmq.js';
+import {
+  createRoutedTopic,
+  fastConsumerOptions,
+  startBrokerWithClients,
+  stopBrokerWithClients,
+  uniqueName,
+  waitFor,
+} from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 let producer: Producer;
 
@@ -28,32 +33,15 @@ let producer: Producer;
 const byOrderIndex: MessageQueueSelector = (mqs, _msg, arg) => mqs[(arg as number) % mqs.length];
 
 beforeAll(async () => {
-  rmq = await startStandalone();
-  admin = new AdminClient({ namesrvAddr: rmq.namesrvAddr });
-  producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
-  await producer.start();
+  ({ rmq, admin, producer } = await startBrokerWithClients());
 });
 
 afterAll(async () => {
-  await producer?.shutdown();
-  await admin?.close();
-  await rmq?.stop();
+  await stopBrokerWithClients({ rmq, admin, producer });
 });
 
-async function createTopic(queues: number): Promise<string> {
-  const topic = uniqueName('OrderT');
-  await admin.createOrUpdateTopic(rmq.brokerAddr, {
-    topicName: topic,
-    readQueueNums: queues,
-    writeQueueNums: queues,
-    order: true,
-  });
-  await waitFor(
-    async () => (await admin.getTopicRoute(topic)) !== undefined,
-    10_000,
-    () => 'route',
-  );
-  return topic;
+function createTopic(queues: number): Promise<string> {
+  return createRoutedTopic(admin, rmq.brokerAddr, 'OrderT', queues, { order: true });
 }
 
 async function sendOrders(topic: string, orders: number, perOrder: number, pauseMs = 0): Promise<void> {

@@ -9,10 +9,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient, type MessageQueueSelector, Producer } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
-import { uniqueName, waitFor } from './support.js';
-
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
+import { createTopicAndWaitForRoute, uniqueName, waitFor } from './support.js';
 
 const ORDERS = 100;
 const PER_ORDER = 100;
@@ -58,7 +56,7 @@ class Child {
   }
 }
 
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 
 beforeAll(async () => {
@@ -80,17 +78,12 @@ describe('orderly consumption with a consumer killed mid-run', () => {
   }, async () => {
     const topic = uniqueName('OrderKillT');
     const group = uniqueName('OrderKillCG');
-    await admin.createOrUpdateTopic(rmq.brokerAddr, {
+    await createTopicAndWaitForRoute(admin, rmq.brokerAddr, {
       topicName: topic,
       readQueueNums: QUEUES,
       writeQueueNums: QUEUES,
       order: true,
     });
-    await waitFor(
-      async () => (await admin.getTopicRoute(topic)) !== undefined,
-      10_000,
-      () => 'route',
-    );
 
     const deliveries: Delivery[] = [];
     const children = ['c0', 'c1', 'c2'].map((n) => new Child(n, [rmq.namesrvAddr, group, topic], deliveries));

@@ -12,8 +12,9 @@ import {
   type PushConsumerOptions,
   selectMessageQueueByHash,
 } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import {
+  createRoutedTopic,
   type Delivery,
   fastConsumerOptions,
   RecordingConsumer,
@@ -22,24 +23,11 @@ import {
   waitFor,
 } from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 
-async function createTopic(queues: number): Promise<string> {
-  const topic = uniqueName('T');
-  await admin.createOrUpdateTopic(rmq.brokerAddr, {
-    topicName: topic,
-    readQueueNums: queues,
-    writeQueueNums: queues,
-  });
-  await waitFor(
-    async () => (await admin.getTopicRoute(topic)) !== undefined,
-    10_000,
-    () => `route of ${topic}`,
-  );
-  return topic;
+function createTopic(queues: number): Promise<string> {
+  return createRoutedTopic(admin, rmq.brokerAddr, 'T', queues);
 }
 
 beforeAll(async () => {

@@ -9,74 +9,51 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AdminClient,
+  type AdminClient,
   idempotent,
   type MessageExt,
-  Producer,
+  type Producer,
   PushConsumer,
   SqliteIdempotencyStore,
 } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
-import { fastConsumerOptions, uniqueName, waitFor } from './support.js';
-
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
+import type { LocalRocketMQ } from '../harness/local-rocketmq.js';
+import {
+  createRoutedTopic,
+  fastConsumerOptions,
+  recordAttemptsFailingUntil,
+  startBrokerWithClients,
+  stopBrokerWithClients,
+  uniqueName,
+  waitFor,
+} from './support.js';
 
 // Delay levels 3 and 4 (the first two retries) wait 1 s and 2 s.
 const LEVELS = '1s 1s 1s 2s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s 1s';
 
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 let producer: Producer;
 let dir: string;
 
 beforeAll(async () => {
-  rmq = await startStandalone({ brokerConf: { messageDelayLevel: LEVELS } });
-  admin = new AdminClient({ namesrvAddr: rmq.namesrvAddr });
-  producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
-  await producer.start();
+  ({ rmq, admin, producer } = await startBrokerWithClients({ brokerConf: { messageDelayLevel: LEVELS } }));
   dir = await mkdtemp(join(tmpdir(), 'bolide-idem-int-'));
 });
 
 afterAll(async () => {
-  await producer?.shutdown();
-  await admin?.close();
-  await rmq?.stop();
+  await stopBrokerWithClients({ rmq, admin, producer });
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function createTopic(queues: number): Promise<string> {
-  const topic = uniqueName('RetryT');
-  await admin.createOrUpdateTopic(rmq.brokerAddr, {
-    topicName: topic,
-    readQueueNums: queues,
-    writeQueueNums: queues,
-  });
-  await waitFor(
-    async () => (await admin.getTopicRoute(topic)) !== undefined,
-    10_000,
-    () => 'route',
-  );
-  return topic;
+function createTopic(queues: number): Promise<string> {
+  return createRoutedTopic(admin, rmq.brokerAddr, 'RetryT', queues);
 }
 
 describe('retries through the broker', () => {
   it('redelivers a message failed twice with reconsumeTimes 0, 1, 2, no sooner than the delay levels', async () => {
     const topic = await createTopic(2);
-    const attempts: { at: number; reconsumeTimes: number; topic: string; msgId: string; body: string }[] = [];
     const consumer = new PushConsumer(fastConsumerOptions(rmq.namesrvAddr, uniqueName('RetryCG')));
-    consumer.subscribe(topic, '*');
-    consumer.registerMessageListener((msgs) => {
-      for (const m of msgs) {
-        attempts.push({
-          at: Date.now(),
-          reconsumeTimes: m.reconsumeTimes,
-          topic: m.topic,
-          msgId: m.msgId,
-          body: m.body.toString(),
-        });
-      }
-      return msgs.some((m) => m.reconsumeTimes < 2) ? 'RECONSUME_LATER' : 'CONSUME_SUCCESS';
-    });
+    const attempts = recordAttemptsFailingUntil(consumer, topic, 2);
     await consumer.start();
     try {
       const sent = await producer.send({ topic, body: Buffer.from('flaky'), keys: 'k1' });

@@ -1,30 +1,76 @@
 // Shared pieces of the client integration tests: polling waits, unique names, and a consumer
 // wrapper that records every delivery (to count losses and duplicates).
 
-import { randomBytes } from 'node:crypto';
 import {
+  AdminClient,
   type MessageExt,
+  Producer,
   PushConsumer,
   type PushConsumerOptions,
+  type TopicConfig,
 } from '../../broker-image/src/client/index.js';
+import { type LocalRocketMQ, type StandaloneOptions, startStandalone } from '../harness/local-rocketmq.js';
+import { uniqueName, waitFor } from '../harness/polling.js';
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${randomBytes(4).toString('hex')}`;
+export { uniqueName, waitFor };
+
+/** A standalone name server + broker with an admin client and a started producer, shared by one test file. */
+export interface BrokerWithClients {
+  rmq: LocalRocketMQ;
+  admin: AdminClient;
+  producer: Producer;
 }
 
-/** Polls `check` until it returns true; fails with `describe()` after `timeoutMs`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  describe: () => string | Promise<string> = () => 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${await describe()}`);
-    await new Promise((r) => setTimeout(r, 50));
+export async function startBrokerWithClients(options: StandaloneOptions = {}): Promise<BrokerWithClients> {
+  const rmq = await startStandalone(options);
+  const admin = new AdminClient({ namesrvAddr: rmq.namesrvAddr });
+  const producer = new Producer({ namesrvAddr: rmq.namesrvAddr, producerGroup: uniqueName('PG') });
+  try {
+    await producer.start();
+  } catch (err) {
+    await stopBrokerWithClients({ rmq, admin, producer });
+    throw err;
   }
+  return { rmq, admin, producer };
+}
+
+/** Stops whatever of a `BrokerWithClients` was started: producer, then admin, then the broker. */
+export async function stopBrokerWithClients(env: Partial<BrokerWithClients>): Promise<void> {
+  await env.producer?.shutdown();
+  await env.admin?.close();
+  await env.rmq?.stop();
+}
+
+/** Creates (or updates) a topic on one broker and waits until the name server routes it. */
+export async function createTopicAndWaitForRoute(
+  admin: AdminClient,
+  brokerAddr: string,
+  config: TopicConfig,
+): Promise<void> {
+  await admin.createOrUpdateTopic(brokerAddr, config);
+  await waitFor(
+    async () => (await admin.getTopicRoute(config.topicName)) !== undefined,
+    10_000,
+    () => `route of ${config.topicName}`,
+  );
+}
+
+/** A uniquely named topic with `queues` read and write queues, routed before this returns. */
+export async function createRoutedTopic(
+  admin: AdminClient,
+  brokerAddr: string,
+  prefix: string,
+  queues: number,
+  extra: Partial<TopicConfig> = {},
+): Promise<string> {
+  const topicName = uniqueName(prefix);
+  await createTopicAndWaitForRoute(admin, brokerAddr, {
+    ...extra,
+    topicName,
+    readQueueNums: queues,
+    writeQueueNums: queues,
+  });
+  return topicName;
 }
 
 export interface Delivery {
@@ -66,6 +112,41 @@ export class RecordingConsumer {
   shutdown(): Promise<void> {
     return this.consumer.shutdown();
   }
+}
+
+/** One delivery attempt of a message, as seen by the listener. */
+export interface Attempt {
+  at: number;
+  reconsumeTimes: number;
+  topic: string;
+  msgId: string;
+  body: string;
+}
+
+/**
+ * Subscribes `consumer` to all of `topic` with a listener that records every attempt and asks for
+ * redelivery (RECONSUME_LATER) until a message's reconsumeTimes reaches `succeedAt`.
+ */
+export function recordAttemptsFailingUntil(
+  consumer: PushConsumer,
+  topic: string,
+  succeedAt: number,
+): Attempt[] {
+  const attempts: Attempt[] = [];
+  consumer.subscribe(topic, '*');
+  consumer.registerMessageListener((msgs) => {
+    for (const m of msgs) {
+      attempts.push({
+        at: Date.now(),
+        reconsumeTimes: m.reconsumeTimes,
+        topic: m.topic,
+        msgId: m.msgId,
+        body: m.body.toString(),
+      });
+    }
+    return msgs.some((m) => m.reconsumeTimes < succeedAt) ? 'RECONSUME_LATER' : 'CONSUME_SUCCESS';
+  });
+  return attempts;
 }
 
 /** Counts of a delivery log against the expected bodies. */

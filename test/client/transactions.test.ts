@@ -10,12 +10,10 @@ import {
   PushConsumer,
   TransactionProducer,
 } from '../../broker-image/src/client/index.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { fastConsumerOptions, uniqueName, waitFor } from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient, Producer } from '../../broker-image/src/client/index.js';
 import { silentLogger } from '../../broker-image/src/common/index.js';
 import { type RunningRoles, startRoles } from '../../broker-image/src/main.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import {
   type Delivery,
   fastConsumerOptions,
@@ -18,9 +18,7 @@ import {
   waitFor,
 } from './support.js';
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let brokerB: RunningRoles | undefined;
 let dirB: string;
 let admin: AdminClient;

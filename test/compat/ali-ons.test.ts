@@ -5,8 +5,8 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient, type MessageExt, Producer, PushConsumer } from '../../broker-image/src/client/index.js';
-import { uniqueName, waitFor } from '../client/support.js';
-import { startStandalone } from '../harness/local-rocketmq.js';
+import { createRoutedTopic, uniqueName, waitFor } from '../client/support.js';
+import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 
 // ali-ons is CommonJS without types; only the few members used here are described.
 interface OnsMessage {
@@ -55,8 +55,7 @@ const httpclient = {
   },
 };
 
-type Standalone = Awaited<ReturnType<typeof startStandalone>>;
-let rmq: Standalone;
+let rmq: LocalRocketMQ;
 let admin: AdminClient;
 const onsErrors: Error[] = [];
 /** ali-ons clients share one connection pool per process; errors while one of them closes are expected. */
@@ -78,19 +77,8 @@ function onsOptions(extra: Record<string, unknown>) {
   return { nameSrv: rmq.namesrvAddr, httpclient, logger: quietLogger, ...extra };
 }
 
-async function createTopic(queues: number): Promise<string> {
-  const topic = uniqueName('OnsT');
-  await admin.createOrUpdateTopic(rmq.brokerAddr, {
-    topicName: topic,
-    readQueueNums: queues,
-    writeQueueNums: queues,
-  });
-  await waitFor(
-    async () => (await admin.getTopicRoute(topic)) !== undefined,
-    10_000,
-    () => `route of ${topic}`,
-  );
-  return topic;
+function createTopic(queues: number): Promise<string> {
+  return createRoutedTopic(admin, rmq.brokerAddr, 'OnsT', queues);
 }
 
 beforeAll(async () => {
