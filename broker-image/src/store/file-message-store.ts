@@ -99,7 +99,8 @@ export class FileMessageStore implements MessageStore {
   private readonly checkpoint: CheckpointFile;
   private readonly retention: RetentionService;
   private state: State = 'new';
-  private timers: NodeJS.Timeout[] = [];
+  /** The pending timer of each periodic service, by name. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
   private checkpointRunning: Promise<void> | undefined;
   private retentionRunning: Promise<RetentionReport> | undefined;
   private recoveryReport: RecoveryReport | undefined;
@@ -240,28 +241,27 @@ export class FileMessageStore implements MessageStore {
   }
 
   private startServices(): void {
-    const every = (ms: number, task: () => Promise<unknown>) => {
+    const every = (name: string, ms: number, task: () => Promise<unknown>) => {
+      const schedule = () => {
+        const t = setTimeout(tick, ms);
+        t.unref();
+        this.timers.set(name, t);
+      };
       const tick = () => {
         if (this.state !== 'running') return;
         task()
-          .catch((err) => this.logger.error('store service failed', { err }))
+          .catch((err) => this.logger.error(`store ${name} failed`, { err }))
           .finally(() => {
-            if (this.state === 'running') {
-              const t = setTimeout(tick, ms);
-              t.unref();
-              this.timers.push(t);
-              if (this.timers.length > 8) this.timers = this.timers.slice(-4);
-            }
+            if (this.state === 'running') schedule();
           });
       };
-      const t = setTimeout(tick, ms);
-      t.unref();
-      this.timers.push(t);
+      schedule();
     };
-    if (this.config.flushDiskType === 'ASYNC_FLUSH')
-      every(this.config.flushIntervalCommitLog, () => this.commitLog.flush());
-    every(this.config.flushIntervalConsumeQueue, () => this.runCheckpoint());
-    every(this.config.cleanResourceInterval, () => this.runRetention());
+    if (this.config.flushDiskType === 'ASYNC_FLUSH') {
+      every('flush', this.config.flushIntervalCommitLog, () => this.commitLog.flush());
+    }
+    every('checkpoint', this.config.flushIntervalConsumeQueue, () => this.runCheckpoint());
+    every('retention', this.config.cleanResourceInterval, () => this.runRetention());
   }
 
   // Never claims consume-queue entries durable past what the CommitLog has flushed: recovery
@@ -315,8 +315,8 @@ export class FileMessageStore implements MessageStore {
       return;
     }
     this.state = 'stopping';
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     await this.writer.drain();
     await this.checkpointRunning?.catch(() => undefined);
     await this.retentionRunning?.catch(() => undefined);
@@ -348,8 +348,8 @@ export class FileMessageStore implements MessageStore {
   async halt(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopping';
-    for (const t of this.timers) clearTimeout(t);
-    this.timers = [];
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     await this.writer.drain();
     await this.checkpointRunning?.catch(() => undefined);
     await this.retentionRunning?.catch(() => undefined);

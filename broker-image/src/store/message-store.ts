@@ -96,6 +96,11 @@ export interface MessageStore {
   /** All records of a batch share topic and queue; appended contiguously. */
   putMessages(msgs: MessageToStore[]): Promise<PutResult>;
 
+  /**
+   * Up to `maxMsgNums` records (capped by maxTransferCount/BytesOnMessageInMemory, at most 800
+   * entries scanned) from queue offset `offset`, statuses as in protocol.md §3.3.3. Every record is
+   * verified (magic, lengths, CRC, its own offset) before it is returned; one that fails is skipped.
+   */
   getMessage(
     topic: string,
     queueId: number,
@@ -106,12 +111,18 @@ export interface MessageStore {
 
   getMinOffsetInQueue(topic: string, queueId: number): bigint;
   getMaxOffsetInQueue(topic: string, queueId: number): bigint;
-  /** Queue offset of the first message stored at or after `timestamp` (ms). */
+  /**
+   * Queue offset of the first message stored at or after `timestamp` (ms); the max offset when all
+   * are older, 0 for an empty queue (a simplification of Java 4.9's nearest-record search).
+   */
   getOffsetInQueueByTime(topic: string, queueId: number, timestamp: number): Promise<bigint>;
   /** Store timestamp of the message at a queue offset, or -1 if absent. */
   getMessageStoreTimestamp(topic: string, queueId: number, offset: bigint): Promise<number>;
 
-  /** One record by physical offset (VIEW_MESSAGE_BY_ID, send-back, transactions). */
+  /**
+   * One record by physical offset (VIEW_MESSAGE_BY_ID, send-back, transactions); null unless a
+   * valid record starts exactly there.
+   */
   lookMessageByOffset(physicalOffset: bigint): Promise<Buffer | null>;
   /** Records whose KEYS word or UNIQ_KEY equals `key` within [begin, end] store time (ms). */
   queryMessage(topic: string, key: string, maxNum: number, begin: number, end: number): Promise<Buffer[]>;
@@ -130,5 +141,9 @@ export interface MessageStore {
   /** Removes a topic's consume queues (its records age out with their segments). */
   deleteTopics(topics: Iterable<string>): Promise<void>;
 
+  /**
+   * Calls `listener` for every record as soon as it is dispatched to its consume queue — in the
+   * same tick as the write completes, before the append is answered. Returns an unsubscribe.
+   */
   onArrival(listener: ArrivalListener): () => void;
 }
