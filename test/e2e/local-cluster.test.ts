@@ -201,6 +201,13 @@ describe('local cluster: examples end to end', () => {
         ]),
       );
     const before = await hashes();
+    const brokerUids = async () =>
+      (
+        await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/component=broker' })
+      ).items.map((p) => p.metadata?.uid);
+    const uidsBefore = await brokerUids();
+    expect(uidsBefore).toHaveLength(2);
+    const ackedBefore = acked.length;
     await custom.patchNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
@@ -238,6 +245,10 @@ describe('local cluster: examples end to end', () => {
     );
     rolled = true;
     await producing;
+    // Both broker pods were replaced, and sends went on being acknowledged while they were.
+    const uidsAfter = await brokerUids();
+    expect(uidsAfter.filter((uid) => uidsBefore.includes(uid))).toEqual([]);
+    expect(acked.length).toBeGreaterThan(ackedBefore);
     const conf = await core.readNamespacedConfigMap({ namespace: NS, name: 'demo-broker-0-config' });
     expect(conf.data?.['broker.conf']).toMatch(/flushDiskType\s*=\s*SYNC_FLUSH/);
     const out = await consumeAll('e2e-check-3', acked.length);
