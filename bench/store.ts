@@ -78,7 +78,7 @@ async function roleAsyncWriter(root: string, bytes: number): Promise<void> {
   let n = 0;
   let appended = 0;
   let rssPeak = process.memoryUsage().rss;
-  const window = 4096;
+  const window = 1024;
   const t0 = performance.now();
   const worker = async () => {
     while (appended < bytes) {
