@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -207,6 +207,73 @@ describe('node agent: pods as local processes', () => {
     const info = await echo(`http://${restarted.status?.podIP}:8080/`);
     expect(info.starts).toBe(2);
   }, 60_000);
+
+  it('its watchdog removes processes, namespaces, bridge and folder when the agent process is killed', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'test/fixtures/local-cluster/run-agent.ts'),
+        cp.kubeconfigPath,
+        ECHO,
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const started = await new Promise<{ nodeName: string; dir: string }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out));
+      });
+      child.once('exit', (code) => reject(new Error(`agent process exited ${code}`)));
+    });
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'orphan' },
+        spec: {
+          nodeName: started.nodeName,
+          containers: [
+            { name: 'echo', image: 'test/echo:1', volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+          ],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
+      },
+    });
+    const running = await eventually('orphan running', async () => {
+      const pod = await core.readNamespacedPod({ namespace: NS, name: 'orphan' });
+      return pod.status?.containerStatuses?.[0]?.state?.running ? pod : undefined;
+    });
+    const pid = Number(running.status?.containerStatuses?.[0]?.containerID?.replace('local://', ''));
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    child.kill('SIGKILL');
+    const id = started.nodeName.replace('bolide-node-', '');
+    await eventually(
+      'watchdog cleanup',
+      async () => {
+        const alive = (() => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+        const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+        const links = execFileSync('ip', ['link'], { encoding: 'utf8' });
+        return !alive &&
+          !netns.includes(`bolide-${id}-`) &&
+          !links.includes(`bolbr${id}`) &&
+          !existsSync(started.dir)
+          ? true
+          : undefined;
+      },
+      20_000,
+    );
+    await core.deleteNamespacedPod({ namespace: NS, name: 'orphan', gracePeriodSeconds: 0 });
+    await core.deleteNode({ name: started.nodeName });
+  }, 90_000);
 
   it('stop() removes processes, network namespaces, the bridge and its folder', async () => {
     const info = agent.podInfo(NS, 'echo-1');
