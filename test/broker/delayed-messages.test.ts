@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ResponseCode } from '../../broker-image/src/protocol/index.js';
-import { parseOffsetMessageId } from '../../broker-image/src/store/message-id.js';
+import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import { decodeRecord, type StoredRecord } from '../../broker-image/src/store/record-codec.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';

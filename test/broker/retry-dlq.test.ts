@@ -12,7 +12,7 @@ import { Producer, PushConsumer } from '../../broker-image/src/client/index.js';
 import { loadBrokerConfig, silentLogger } from '../../broker-image/src/common/index.js';
 import { createResponse, parseBodyJson, ResponseCode } from '../../broker-image/src/protocol/index.js';
 import { RemotingServer } from '../../broker-image/src/remoting/index.js';
-import { parseOffsetMessageId } from '../../broker-image/src/store/message-id.js';
+import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import type { StoredRecord } from '../../broker-image/src/store/record-codec.js';
 import { recordAttemptsFailingUntil } from '../client/support.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';

@@ -14,7 +14,7 @@ import {
   ResponseCode,
 } from '../../broker-image/src/protocol/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { parseOffsetMessageId } from '../../broker-image/src/store/message-id.js';
+import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import { decodeRecord, type StoredRecord } from '../../broker-image/src/store/record-codec.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';

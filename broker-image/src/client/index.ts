@@ -58,7 +58,6 @@ export {
   retryTopic,
 } from './message.js';
 export {
-  createOffsetMsgId,
   decodeMessage,
   decodeMessages,
   decodeOffsetMsgId,

@@ -1,6 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createOffsetMsgId, decodeMessage, decodeMessages, decodeOffsetMsgId } from './message-decoder.js';
+import { createOffsetMessageId } from '../message/index.js';
+import { decodeMessage, decodeMessages, decodeOffsetMsgId } from './message-decoder.js';
 import { decodeProperties, encodeProperties } from './properties-codec.js';
 
 // The verified 156-byte record of protocol.md §4.1.
@@ -113,7 +114,7 @@ describe('decodeMessage', () => {
     expect(m1.keys).toBe('k1 k2');
     expect(m1.msgId).toBe(m1.offsetMsgId);
     expect(m2.queueOffset).toBe(8);
-    expect(m2.storeHost).toBe('[0:0:0:0:0:0:0:1]:10911');
+    expect(m2.storeHost).toBe('[::1]:10911');
     expect(m2.offsetMsgId).toHaveLength(56);
   });
 
@@ -157,7 +158,7 @@ describe('decodeMessage', () => {
 
 describe('offset message ids', () => {
   it('round-trips store host and offset', () => {
-    const id = createOffsetMsgId(Buffer.from([10, 0, 0, 1]), 10911, 0x1234n);
+    const id = createOffsetMessageId({ address: '10.0.0.1', port: 10911 }, 0x1234n);
     expect(id).toBe('0A00000100002A9F0000000000001234');
     expect(decodeOffsetMsgId(id)).toEqual({ address: '10.0.0.1:10911', physicalOffset: 0x1234n });
     expect(() => decodeOffsetMsgId('123')).toThrow(/offset message id/);
@@ -169,6 +170,6 @@ describe('properties codec', () => {
     expect(encodeProperties({ TAGS: 'A', KEYS: 'k', SKIP: undefined })).toBe('TAGS\u0001A\u0002KEYS\u0001k');
     expect(decodeProperties('TAGS\u0001A\u0002KEYS\u0001k\u0002')).toEqual({ TAGS: 'A', KEYS: 'k' });
     expect(decodeProperties('\u0002x\u0002\u0001ab\u0002ab\u0001\u0002a\u0001b')).toEqual({ a: 'b' });
-    expect(() => encodeProperties({ A: 'x\u0002y' })).toThrow(/reserved separator/);
+    expect(() => encodeProperties({ A: 'x\u0002y' })).toThrow(/contains U\+0001 or U\+0002/);
   });
 });

@@ -2,6 +2,7 @@
 // what the Java client does next: decompress per sysFlag and pick the msgId (§4.5, §5).
 
 import { inflateSync } from 'node:zlib';
+import { createOffsetMessageId, formatHost, parseOffsetMessageId, readHost } from '../message/index.js';
 import type { MessageExt } from './message.js';
 import { decodeProperties } from './properties-codec.js';
 
@@ -36,43 +37,10 @@ function toSafeNumber(value: bigint, field: string, position: number): number {
   return Number(value);
 }
 
-function readHost(
-  buf: Buffer,
-  at: number,
-  v6: boolean,
-): { text: string; ip: Buffer; port: number; next: number } {
-  const ipLen = v6 ? 16 : 4;
-  const ip = buf.subarray(at, at + ipLen);
-  const port = buf.readInt32BE(at + ipLen);
-  let address: string;
-  if (v6) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(ip.readUInt16BE(i).toString(16));
-    address = `[${groups.join(':')}]`;
-  } else {
-    address = [...ip].join('.');
-  }
-  return { text: `${address}:${port}`, ip, port, next: at + ipLen + 4 };
-}
-
-/** Offset message id: store IP ‖ port ‖ physical offset, upper-case hex (protocol.md §5.1). */
-export function createOffsetMsgId(storeIp: Buffer, storePort: number, physicalOffset: bigint): string {
-  const out = Buffer.alloc(storeIp.length + 12);
-  storeIp.copy(out, 0);
-  out.writeInt32BE(storePort, storeIp.length);
-  out.writeBigInt64BE(physicalOffset, storeIp.length + 4);
-  return out.toString('hex').toUpperCase();
-}
-
-/** Decoded form of an offset message id. */
+/** Decoded form of an offset message id (protocol.md §5.1): "ip:port" and the physical offset. */
 export function decodeOffsetMsgId(msgId: string): { address: string; physicalOffset: bigint } {
-  if (!/^[0-9A-Fa-f]+$/.test(msgId) || (msgId.length !== 32 && msgId.length !== 56)) {
-    throw new Error(`not an offset message id: ${msgId}`);
-  }
-  const bytes = Buffer.from(msgId, 'hex');
-  const v6 = bytes.length === 28;
-  const host = readHost(bytes, 0, v6);
-  return { address: host.text, physicalOffset: bytes.readBigInt64BE(host.next) };
+  const { storeHost, physicalOffset } = parseOffsetMessageId(msgId);
+  return { address: formatHost(storeHost), physicalOffset };
 }
 
 function decompress(body: Buffer, sysFlag: number, position: number): Buffer {
@@ -113,11 +81,13 @@ export function decodeMessage(buf: Buffer, position = 0): { message: MessageExt;
     const sysFlag = rec.readInt32BE(at + 28);
     const bornTimestamp = toSafeNumber(rec.readBigInt64BE(at + 32), 'bornTimestamp', start);
     at += 40;
-    const born = readHost(rec, at, (sysFlag & MessageSysFlag.BORN_HOST_V6) !== 0);
-    at = born.next;
+    const bornV6 = (sysFlag & MessageSysFlag.BORN_HOST_V6) !== 0;
+    const born = readHost(rec, at, bornV6);
+    at += bornV6 ? 20 : 8;
     const storeTimestamp = toSafeNumber(rec.readBigInt64BE(at), 'storeTimestamp', start);
-    const store = readHost(rec, at + 8, (sysFlag & MessageSysFlag.STORE_HOST_V6) !== 0);
-    at = store.next;
+    const storeV6 = (sysFlag & MessageSysFlag.STORE_HOST_V6) !== 0;
+    const store = readHost(rec, at + 8, storeV6);
+    at += 8 + (storeV6 ? 20 : 8);
     const reconsumeTimes = rec.readInt32BE(at);
     const preparedTransactionOffset = toSafeNumber(
       rec.readBigInt64BE(at + 4),
@@ -135,7 +105,7 @@ export function decodeMessage(buf: Buffer, position = 0): { message: MessageExt;
     const propertiesLength = rec.readUInt16BE(at);
     if (at + 2 + propertiesLength > rec.length) throw new RangeError(`properties length ${propertiesLength}`);
     const properties = decodeProperties(rec.toString('utf8', at + 2, at + 2 + propertiesLength));
-    const offsetMsgId = createOffsetMsgId(store.ip, store.port, physicalOffset);
+    const offsetMsgId = createOffsetMessageId(store, physicalOffset);
     const message: MessageExt = {
       topic,
       body: Buffer.from(decompress(rawBody, sysFlag, start)),
@@ -151,9 +121,9 @@ export function decodeMessage(buf: Buffer, position = 0): { message: MessageExt;
       sysFlag,
       bodyCRC,
       bornTimestamp,
-      bornHost: born.text,
+      bornHost: formatHost(born),
       storeTimestamp,
-      storeHost: store.text,
+      storeHost: formatHost(store),
       reconsumeTimes,
       preparedTransactionOffset,
       brokerName: '',

@@ -1,32 +1,22 @@
-// The message properties string: name U+0001 value U+0002 … (protocol.md §4.3). Java writes no
-// trailing separator; ali-ons does; both parse.
+// The message properties string (protocol.md §4.3) in the client's shape: plain records, which is
+// what applications see on a message. The format itself lives in ../message.
 
-const NAME_VALUE = '\u0001';
-const PROPERTY = '\u0002';
+import {
+  checkProperties,
+  decodeProperties as decodePropertyMap,
+  encodeProperties as encodePropertyMap,
+} from '../message/index.js';
 
 /** Encodes in insertion order, skipping undefined values. Throws if a name or value holds a separator. */
 export function encodeProperties(properties: Record<string, string | undefined>): string {
-  const parts: string[] = [];
-  for (const [name, value] of Object.entries(properties)) {
-    if (value === undefined) continue;
-    if (/[\u0001\u0002]/.test(name) || /[\u0001\u0002]/.test(value)) {
-      throw new Error(
-        `message property ${JSON.stringify(name)} contains a reserved separator (\\u0001 or \\u0002)`,
-      );
-    }
-    parts.push(name + NAME_VALUE + value);
-  }
-  return parts.join(PROPERTY);
+  const defined = new Map<string, string>();
+  for (const [name, value] of Object.entries(properties)) if (value !== undefined) defined.set(name, value);
+  const problem = checkProperties(defined);
+  if (problem) throw new Error(`message ${problem}`);
+  return encodePropertyMap(defined);
 }
 
 /** Tolerant decode: empty, short or malformed segments are skipped like Java does. */
 export function decodeProperties(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const segment of text.split(PROPERTY)) {
-    if (segment.length < 3) continue;
-    const at = segment.indexOf(NAME_VALUE);
-    if (at <= 0 || at === segment.length - 1) continue;
-    out[segment.slice(0, at)] = segment.slice(at + 1);
-  }
-  return out;
+  return Object.fromEntries(decodePropertyMap(text));
 }

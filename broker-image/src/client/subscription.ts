@@ -1,6 +1,8 @@
 // Tag subscription expressions ("*", "TagA || TagB") → the SubscriptionData a heartbeat carries
 // and the client-side tag re-check (protocol.md §3.5, §4.4).
 
+import { javaStringHashCode } from '../message/index.js';
+
 export const SUB_ALL = '*';
 
 export interface SubscriptionData {
@@ -16,11 +18,7 @@ export interface SubscriptionData {
 }
 
 /** Java String.hashCode(): 31·h + c over UTF-16 code units, as a signed int32. */
-export function javaStringHash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
+export const javaStringHash = (s: string): number => javaStringHashCode(s);
 
 /** Like FilterAPI.buildSubscriptionData; throws on an expression that names no tag. */
 export function buildSubscription(

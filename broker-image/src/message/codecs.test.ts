@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatHost, hostBytes, parseHost, readHost } from './host-address.js';
 import { javaStringHashCode, tagsCodeOf } from './java-hash.js';
 import { createOffsetMessageId, MessageIdError, parseOffsetMessageId } from './message-id.js';
-import { checkProperties, decodeProperties, encodeProperties, splitKeys } from './properties-codec.js';
+import { checkProperties, decodeProperties, encodeProperties, splitKeys } from './properties.js';
 
 describe('properties codec', () => {
   it('encodes Java-style without a trailing separator and skips null values', () => {

@@ -3,7 +3,13 @@
 // ali-ons assumes 4-byte hosts.
 
 import { isIPv6 } from 'node:net';
-import type { HostAddress } from './message-store.js';
+
+/** An IPv4 or IPv6 address and port as carried in a record's born/store host fields. */
+export interface HostAddress {
+  /** Dotted IPv4 ("10.0.0.1") or IPv6 text; "::ffff:a.b.c.d" is normalised to IPv4. */
+  address: string;
+  port: number;
+}
 
 /** Thrown for an address that is neither IPv4 nor IPv6 text. */
 export class HostAddressError extends Error {

@@ -1,7 +1,6 @@
 // Offset message ids: upper-case hex of storeHost IP ‖ port ‖ physical offset (protocol.md §5.1).
 
-import { hostEncodedLength, readHost, writeHost } from './host-address.js';
-import type { HostAddress } from './message-store.js';
+import { type HostAddress, hostEncodedLength, readHost, writeHost } from './host-address.js';
 
 export class MessageIdError extends Error {
   override readonly name = 'MessageIdError';

@@ -23,7 +23,7 @@ import type {
   TagFilter,
 } from './message-store.js';
 import { MessageWriter, QueueOffsetTable } from './message-writer.js';
-import { MessageProperty, splitKeys } from './properties-codec.js';
+import { MessageProperty, splitKeys } from '../message/properties.js';
 import { checkRecordAt, decodeRecord, readStoreTimestamp } from './record-codec.js';
 import { type RecoveryReport, recover } from './recovery.js';
 import { fileSystemUsage, type RetentionReport, RetentionService } from './retention.js';

@@ -1,6 +1,27 @@
 // The store module: CommitLog, ConsumeQueues, index, flush, checkpoint, recovery and retention.
 // It knows files, offsets and durability, nothing of the network.
 
+export {
+  checkHost,
+  formatHost,
+  HostAddressError,
+  hostBytes,
+  isIPv6Host,
+  normalizeAddress,
+  parseHost,
+} from '../message/host-address.js';
+export { javaStringHashCode, tagsCodeOf } from '../message/java-hash.js';
+export { createOffsetMessageId, MessageIdError, parseOffsetMessageId } from '../message/message-id.js';
+export {
+  checkProperties,
+  decodeProperties,
+  encodeProperties,
+  KEY_SEPARATOR,
+  MessageProperty,
+  NAME_VALUE_SEPARATOR,
+  PROPERTY_SEPARATOR,
+  splitKeys,
+} from '../message/properties.js';
 export type { CheckpointData } from './checkpoint.js';
 export { CQ_ENTRY_SIZE } from './consume-queue.js';
 export { computeTagsCode, SCHEDULE_TOPIC } from './dispatcher.js';
@@ -11,16 +32,6 @@ export {
   type StoreStats,
 } from './file-message-store.js';
 export {
-  checkHost,
-  formatHost,
-  HostAddressError,
-  hostBytes,
-  isIPv6Host,
-  normalizeAddress,
-  parseHost,
-} from './host-address.js';
-export { javaStringHashCode, tagsCodeOf } from './java-hash.js';
-export {
   type ConfigFileStore,
   CorruptFileError,
   createConfigFileStore,
@@ -30,7 +41,6 @@ export {
 } from './json-file.js';
 export { indexKeyHash } from './key-index.js';
 export type { CorruptRegion } from './log-scanner.js';
-export { createOffsetMessageId, MessageIdError, parseOffsetMessageId } from './message-id.js';
 export type {
   ArrivalListener,
   GetResult,
@@ -43,16 +53,6 @@ export type {
   TagFilter,
 } from './message-store.js';
 export { checkTopic } from './message-writer.js';
-export {
-  checkProperties,
-  decodeProperties,
-  encodeProperties,
-  KEY_SEPARATOR,
-  MessageProperty,
-  NAME_VALUE_SEPARATOR,
-  PROPERTY_SEPARATOR,
-  splitKeys,
-} from './properties-codec.js';
 export {
   type BatchItem,
   BLANK_MAGIC_CODE,

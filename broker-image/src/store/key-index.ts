@@ -24,7 +24,7 @@ import {
   readAt,
   writeAt,
 } from './file-io.js';
-import { javaStringHashCode } from './java-hash.js';
+import { javaStringHashCode } from '../message/java-hash.js';
 import { readLong, writeLong } from './record-codec.js';
 
 const RUN_MAGIC = 0x424c4958; // "BLIX"

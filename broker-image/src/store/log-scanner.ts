@@ -11,7 +11,7 @@ import type { CommitLog } from './commit-log.js';
 import type { CrcVerifier } from './crc-verifier.js';
 import { computeTagsCode, type DispatchRequest, SCHEDULE_TOPIC } from './dispatcher.js';
 import { writeAt } from './file-io.js';
-import { javaHashOfUtf8 } from './java-hash.js';
+import { javaHashOfUtf8 } from '../message/java-hash.js';
 import { TopicSeeds } from './key-index.js';
 import {
   BLANK_MAGIC_CODE,

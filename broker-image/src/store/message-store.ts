@@ -2,12 +2,9 @@
 // it knows nothing of sockets or request codes. Records are RocketMQ's stored layout
 // (protocol.md §4.1), which is also what a pull response carries, so reads return raw bytes.
 
-/** An IPv4 or IPv6 address and port as carried in a record's born/store host fields. */
-export interface HostAddress {
-  /** Dotted IPv4 ("10.0.0.1") or IPv6 text; "::ffff:a.b.c.d" is normalised to IPv4. */
-  address: string;
-  port: number;
-}
+import type { HostAddress } from '../message/index.js';
+
+export type { HostAddress };
 
 /** What the broker hands the store to append; the store fills offsets and the store timestamp. */
 export interface MessageToStore {

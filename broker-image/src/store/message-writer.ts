@@ -14,10 +14,10 @@ import {
   keyHashesInto,
   occupiesQueue,
 } from './dispatcher.js';
-import { checkHost, hostBytes } from './host-address.js';
+import { checkHost, hostBytes } from '../message/host-address.js';
 import { TopicSeeds } from './key-index.js';
 import type { HostAddress, MessageToStore, PutResult, PutStatus } from './message-store.js';
-import { MessageProperty } from './properties-codec.js';
+import { MessageProperty } from '../message/properties.js';
 import {
   bodyCrc,
   END_FILLER_SIZE,

@@ -2,9 +2,9 @@
 // CommitLog content and the body of pull/query/view responses. All integers are big-endian.
 
 import { crc32 } from 'node:zlib';
-import { checkHost, hostBytes, readHost } from './host-address.js';
+import { checkHost, hostBytes, readHost } from '../message/host-address.js';
 import type { HostAddress } from './message-store.js';
-import { decodeProperties, encodeProperties } from './properties-codec.js';
+import { decodeProperties, encodeProperties } from '../message/properties.js';
 
 /** Magic code of a message record. */
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0;

@@ -2,7 +2,7 @@
 // at start so that a bad value fails with the key's name and what it accepts.
 
 import { join } from 'node:path';
-import { checkHost, normalizeAddress, parseHost } from './host-address.js';
+import { checkHost, normalizeAddress, parseHost } from '../message/host-address.js';
 import type { HostAddress } from './message-store.js';
 import { END_FILLER_SIZE, MAX_RECORD_OVERHEAD } from './record-codec.js';
 
