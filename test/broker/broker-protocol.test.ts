@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tagHashCode } from '../../broker-image/src/broker/index.js';
+import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import {
   createResponse,
   parseBodyJson,
@@ -12,7 +13,6 @@ import {
   ResponseCode,
 } from '../../broker-image/src/protocol/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';
 import { createTopic as createBrokerTopic } from './support.js';

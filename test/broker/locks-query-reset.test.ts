@@ -4,6 +4,7 @@
 // through RESET_CONSUMER_CLIENT_OFFSET (222 → 220, §3.8).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import {
   createRequest,
   encodeBodyJson,
@@ -12,7 +13,6 @@ import {
   ResponseCode,
 } from '../../broker-image/src/protocol/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import { decodeRecord } from '../../broker-image/src/store/record-codec.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import {
   createRequest,
   markOneway,
@@ -14,7 +15,6 @@ import {
   ResponseCode,
 } from '../../broker-image/src/protocol/index.js';
 import { RemotingClient } from '../../broker-image/src/remoting/index.js';
-import { parseOffsetMessageId } from '../../broker-image/src/message/index.js';
 import { decodeRecord, type StoredRecord } from '../../broker-image/src/store/record-codec.js';
 import { type LocalRocketMQ, startStandalone } from '../harness/local-rocketmq.js';
 import { RawRocketMQ, recordsOf } from '../harness/raw-rocketmq.js';

@@ -4,8 +4,8 @@
 // the files through the same path.
 
 import type { Logger } from '../common/index.js';
-import type { ConsumeQueueTable } from './consume-queue-table.js';
 import { javaStringHashCode, tagsCodeOf } from '../message/java-hash.js';
+import type { ConsumeQueueTable } from './consume-queue-table.js';
 import type { KeyIndex } from './key-index.js';
 import type { ArrivalListener } from './message-store.js';
 import { MessageSysFlag, transactionType } from './record-codec.js';

@@ -5,6 +5,7 @@ import { constants as fsc } from 'node:fs';
 import { access, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../common/index.js';
+import { MessageProperty, splitKeys } from '../message/properties.js';
 import { CheckpointFile } from './checkpoint.js';
 import { CommitLog } from './commit-log.js';
 import { CQ_ENTRY_SIZE, type CqEntry, entryAt } from './consume-queue.js';
@@ -23,7 +24,6 @@ import type {
   TagFilter,
 } from './message-store.js';
 import { MessageWriter, QueueOffsetTable } from './message-writer.js';
-import { MessageProperty, splitKeys } from '../message/properties.js';
 import { checkRecordAt, decodeRecord, readStoreTimestamp } from './record-codec.js';
 import { type RecoveryReport, recover } from './recovery.js';
 import { fileSystemUsage, type RetentionReport, RetentionService } from './retention.js';

@@ -13,6 +13,7 @@ import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Logger } from '../common/index.js';
+import { javaStringHashCode } from '../message/java-hash.js';
 import { segmentFileName } from './commit-log.js';
 import {
   closeFile,
@@ -24,7 +25,6 @@ import {
   readAt,
   writeAt,
 } from './file-io.js';
-import { javaStringHashCode } from '../message/java-hash.js';
 import { readLong, writeLong } from './record-codec.js';
 
 const RUN_MAGIC = 0x424c4958; // "BLIX"

@@ -7,11 +7,11 @@
 // (later records are kept). Not found: valid data ends there — the last segment is cut at that
 // point, an earlier segment gets an end filler so it reads as complete.
 
+import { javaHashOfUtf8 } from '../message/java-hash.js';
 import type { CommitLog } from './commit-log.js';
 import type { CrcVerifier } from './crc-verifier.js';
 import { computeTagsCode, type DispatchRequest, SCHEDULE_TOPIC } from './dispatcher.js';
 import { writeAt } from './file-io.js';
-import { javaHashOfUtf8 } from '../message/java-hash.js';
 import { TopicSeeds } from './key-index.js';
 import {
   BLANK_MAGIC_CODE,

@@ -6,6 +6,8 @@
 // avoids temporary objects: at high rates, garbage collection is its largest cost.
 
 import type { Logger } from '../common/index.js';
+import { checkHost, hostBytes } from '../message/host-address.js';
+import { MessageProperty } from '../message/properties.js';
 import type { CommitLog } from './commit-log.js';
 import {
   computeTagsCode,
@@ -14,10 +16,8 @@ import {
   keyHashesInto,
   occupiesQueue,
 } from './dispatcher.js';
-import { checkHost, hostBytes } from '../message/host-address.js';
 import { TopicSeeds } from './key-index.js';
 import type { HostAddress, MessageToStore, PutResult, PutStatus } from './message-store.js';
-import { MessageProperty } from '../message/properties.js';
 import {
   bodyCrc,
   END_FILLER_SIZE,

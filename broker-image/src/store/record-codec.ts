@@ -3,8 +3,8 @@
 
 import { crc32 } from 'node:zlib';
 import { checkHost, hostBytes, readHost } from '../message/host-address.js';
-import type { HostAddress } from './message-store.js';
 import { decodeProperties, encodeProperties } from '../message/properties.js';
+import type { HostAddress } from './message-store.js';
 
 /** Magic code of a message record. */
 export const MESSAGE_MAGIC_CODE = 0xdaa320a7 | 0;
