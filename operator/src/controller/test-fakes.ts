@@ -1,6 +1,5 @@
 // In-memory stand-ins for the ports, for the controller unit tests only (API-server behaviour is
 // tested against a real kube-apiserver under test/operator).
-import type { BrokerCluster, ConsumerGroup, Topic } from '../api/index.js';
 import type { BrokerEndpoint, BrokerGroupConfig, BrokerTopicConfig } from '../desired/index.js';
 import {
   type BrokerAdmin,
@@ -162,30 +161,5 @@ export class FakeAdmin implements BrokerAdmin {
   }
 }
 
-// Sample CRs (the same as desired's test fixtures; modules share only barrels).
-export function sampleCluster(overrides: Partial<BrokerCluster['spec']> = {}): BrokerCluster {
-  return {
-    apiVersion: 'bolide.dev/v1alpha1',
-    kind: 'BrokerCluster',
-    metadata: { name: 'orders', namespace: 'shop', uid: 'uid-orders', generation: 3 },
-    spec: { ...overrides },
-  };
-}
-
-export function sampleTopic(overrides: Partial<Topic['spec']> = {}, name = 'payments'): Topic {
-  return {
-    apiVersion: 'bolide.dev/v1alpha1',
-    kind: 'Topic',
-    metadata: { name, namespace: 'shop', uid: `uid-${name}`, generation: 1 },
-    spec: { clusterRef: { name: 'orders' }, ...overrides },
-  };
-}
-
-export function sampleGroup(overrides: Partial<ConsumerGroup['spec']> = {}, name = 'billing'): ConsumerGroup {
-  return {
-    apiVersion: 'bolide.dev/v1alpha1',
-    kind: 'ConsumerGroup',
-    metadata: { name, namespace: 'shop', uid: `uid-${name}`, generation: 1 },
-    spec: { clusterRef: { name: 'orders' }, ...overrides },
-  };
-}
+// Sample CRs shared with the other operator modules' unit tests.
+export { sampleCluster, sampleGroup, sampleTopic } from '../api/test-fixtures.js';
