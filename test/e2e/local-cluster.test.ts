@@ -257,11 +257,18 @@ describe('local cluster: examples end to end', () => {
   }, 600_000);
 
   it('a backlog scales the consumer Deployment up and the consumers drain it', async () => {
-    await produce(1500);
-    const scaled = await eventually('order-processor scaled to ≥ 2', async () => {
-      const d = await apps.readNamespacedDeployment({ namespace: NS, name: 'order-processor' });
-      return (d.spec?.replicas ?? 0) >= 2 ? d : undefined;
-    });
+    // Consumers left running by the roll above may drain one burst before the 10 s poll sees it, so
+    // keep the backlog growing until the autoscaler reacts.
+    const scaled = await eventually(
+      'order-processor scaled to ≥ 2',
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: NS, name: 'order-processor' });
+        if ((d.spec?.replicas ?? 0) >= 2) return d;
+        await produce(1500);
+        return undefined;
+      },
+      240_000,
+    );
     expect(scaled.spec?.replicas).toBeLessThanOrEqual(4);
     await eventually('consumer pods running', async () => {
       const pods = (
@@ -288,5 +295,5 @@ describe('local cluster: examples end to end', () => {
       },
       180_000,
     );
-  }, 300_000);
+  }, 480_000);
 });
