@@ -15,6 +15,7 @@ import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, startLocalCluster } from '../harness/local-cluster.js';
 import { REPO_ROOT } from '../harness/node-agent/images.js';
+import { eventually } from '../harness/polling.js';
 
 const NS = 'shop';
 const GROUP = 'bolide.dev';
@@ -25,25 +26,6 @@ type Obj = KubernetesObject & { spec?: Record<string, unknown> };
 
 function example(file: string): Obj {
   return yaml.load(readFileSync(join(REPO_ROOT, 'examples', file), 'utf8')) as Obj;
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`timed out waiting for ${what} (${(last as Error | undefined)?.message ?? 'no error'})`);
 }
 
 const isReady = (pod: V1Pod) =>

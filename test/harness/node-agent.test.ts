@@ -7,28 +7,10 @@ import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { type ControllerManager, startControllerManager } from './controller-manager.js';
 import { type NodeAgent, startNodeAgent } from './node-agent/agent.js';
 import { REPO_ROOT } from './node-agent/images.js';
+import { eventually } from './polling.js';
 
 const NS = 'agent-check';
 const ECHO = join(REPO_ROOT, 'test/fixtures/local-cluster/echo-server.mjs');
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error(`timed out waiting for ${what} (${(last as Error | undefined)?.message ?? 'no error'})`);
-}
 
 interface EchoInfo {
   podName: string;
