@@ -16,13 +16,21 @@ import {
   ftruncateFile,
   openFile,
   readAt,
+  readAtSync,
   SharedFd,
-  writevAt,
+  writevAtSync,
 } from './file-io.js';
 import { BLANK_MAGIC_CODE, checkRecordAt, END_FILLER_SIZE, RECORD_MIN_SIZE } from './record-codec.js';
 import { StoreStateError } from './store-errors.js';
 
 const NAME_PATTERN = /^\d{20}$/;
+
+/**
+ * Reads this close behind the write position are served synchronously: those bytes were just
+ * written and sit in the page cache, so a read is a copy and a thread-pool hop would cost more.
+ * Older data may need the disk and is read asynchronously so the event loop never waits on it.
+ */
+const HOT_READ_BYTES = 256 * 1024 * 1024;
 
 export function segmentFileName(base: number): string {
   return String(base).padStart(20, '0');
@@ -130,8 +138,15 @@ export class CommitLog {
     private readonly logger: Logger,
     /** fdatasync of a segment descriptor (replaceable to inject slow or failing disks in tests). */
     private readonly syncFile: (fd: number) => Promise<void> = fdatasyncFile,
-    /** Positional write of a segment descriptor (replaceable to inject a full disk in tests). */
-    private readonly writeFile: (fd: number, bufs: Buffer[], pos: number) => Promise<void> = writevAt,
+    /**
+     * Positional write of a segment descriptor (replaceable to inject a full disk in tests). The
+     * default is synchronous: appends are copies into the page cache (see `writevAtSync`).
+     */
+    private readonly writeFile: (
+      fd: number,
+      bufs: Buffer[],
+      pos: number,
+    ) => Promise<void> | void = writevAtSync,
   ) {}
 
   /** Opens existing segments (no scanning; recovery decides where the valid data ends). */
@@ -293,11 +308,14 @@ export class CommitLog {
       for (const r of runs) {
         if (r.len === 0) continue;
         const iov = coalesce(r.bufs);
-        const done = await r.seg.file.use(async (fd) => {
-          await this.writeFile(fd, iov, r.pos);
-          return true;
-        });
-        if (!done) throw new StoreStateError(`segment ${r.seg.path} was closed during a write`);
+        const fd = r.seg.file;
+        if (!fd.acquire()) throw new StoreStateError(`segment ${r.seg.path} was closed during a write`);
+        try {
+          const pending = this.writeFile(fd.fd, iov, r.pos);
+          if (pending) await pending;
+        } finally {
+          fd.release();
+        }
       }
     } catch (err) {
       await this.rollback(runs, created);
@@ -357,7 +375,10 @@ export class CommitLog {
     const pos = offset - seg.base;
     if (pos + length > this.segmentSize) return null;
     const buf = Buffer.allocUnsafe(length);
-    const n = await seg.file.use((fd) => readAt(fd, buf, 0, length, pos));
+    const n =
+      this.writtenOffset - offset <= HOT_READ_BYTES
+        ? seg.file.useSync((fd) => readAtSync(fd, buf, 0, length, pos))
+        : await seg.file.use((fd) => readAt(fd, buf, 0, length, pos));
     return n === length ? buf : null;
   }
 

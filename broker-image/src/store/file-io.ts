@@ -33,6 +33,17 @@ function readOnce(fd: number, buf: Buffer, off: number, len: number, pos: number
 }
 
 /** Reads up to `len` bytes at `pos`; fewer only at end of file. Returns the count read. */
+/** `readAt` done synchronously: for bytes that are almost surely in the page cache. */
+export function readAtSync(fd: number, buf: Buffer, off: number, len: number, pos: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, buf, off + done, len - done, pos + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
 export async function readAt(
   fd: number,
   buf: Buffer,
@@ -61,6 +72,26 @@ export async function writevAt(fd: number, bufs: Buffer[], pos: number): Promise
   let at = pos;
   while (pending.length > 0) {
     let n = await writevOnce(fd, pending, at);
+    at += n;
+    let i = 0;
+    while (i < pending.length && n >= pending[i].length) {
+      n -= pending[i].length;
+      i++;
+    }
+    pending = pending.slice(i);
+    if (n > 0) pending[0] = pending[0].subarray(n);
+  }
+}
+
+/**
+ * `writevAt` done synchronously. Appends land in the page cache, so this is a copy, like a
+ * store into RocketMQ's mapped file; a thread-pool round trip per batch costs more than it.
+ */
+export function writevAtSync(fd: number, bufs: Buffer[], pos: number): void {
+  let pending = bufs;
+  let at = pos;
+  while (pending.length > 0) {
+    let n = fs.writevSync(fd, pending, at);
     at += n;
     let i = 0;
     while (i < pending.length && n >= pending[i].length) {
@@ -121,6 +152,16 @@ export class SharedFd {
     if (!this.acquire()) return undefined;
     try {
       return await op(this.fd);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** `use` for a synchronous operation. */
+  useSync<T>(op: (fd: number) => T): T | undefined {
+    if (!this.acquire()) return undefined;
+    try {
+      return op(this.fd);
     } finally {
       this.release();
     }
