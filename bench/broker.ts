@@ -1,6 +1,6 @@
 // Broker benchmark (issue 3, `npm run bench:broker`): the broker runs as `bolide standalone` in a
-// child process (so its RSS and CPU are its own); producers and consumers are the TypeScript client
-// in this process. Phases:
+// child process (so its RSS and CPU are its own), compiled as the image runs it (dist/, which the
+// npm script builds first); producers and consumers are the TypeScript client in this process. Phases:
 //   loopback  bare TCP request/response, same frame sizes and concurrency (bench/loopback.ts)
 //   produce   1 KiB bodies with topic/tags/keys, N concurrent sync sends, ASYNC_FLUSH broker
 //   e2e       send → push consumer callback at a steady rate (default 10 000 msg/s)
@@ -8,7 +8,7 @@
 //   sync      the produce phase again against a SYNC_FLUSH broker
 // Prints a table, then one JSON object as the last line.
 //
-//   node --import tsx bench/broker.ts
+//   npm run build && node --import tsx bench/broker.ts
 // Environment (all optional):
 //   BENCH_PHASES=loopback,produce,e2e,consume,sync   BENCH_BACKLOG=1000000   BENCH_BODY_BYTES=1024
 //   BENCH_CONCURRENCY=32   BENCH_PRODUCE_MS=10000   BENCH_WARMUP_MS=2000   BENCH_LOOPBACK_MS=5000
@@ -240,6 +240,7 @@ async function startBroker(flush: 'ASYNC_FLUSH' | 'SYNC_FLUSH'): Promise<BrokerR
     flushDiskType: flush,
     httpPort: 0,
     nodeArgs,
+    program: 'compiled',
   });
   const pid = mq.process?.pid;
   if (!pid) throw new Error('the broker child has no pid');

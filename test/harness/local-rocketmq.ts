@@ -20,6 +20,7 @@ import { type RunningRoles, startRoles } from '../../broker-image/src/main.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN_TS = join(REPO_ROOT, 'broker-image', 'src', 'main.ts');
+const MAIN_JS = join(REPO_ROOT, 'dist', 'broker-image', 'src', 'main.js');
 
 export interface StandaloneOptions {
   /** Data directory (storePathRootDir); default: a new temp directory. */
@@ -42,6 +43,11 @@ export interface StandaloneOptions {
   env?: Record<string, string>;
   /** Child-process mode: extra node options before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
   nodeArgs?: string[];
+  /**
+   * Child-process mode: run the sources through tsx (default) or the compiled program in dist/
+   * (what the image runs; `npm run build` first).
+   */
+  program?: 'sources' | 'compiled';
 }
 
 export interface LocalRocketMQ {
@@ -128,9 +134,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
 
   const argv = [
     ...(options.nodeArgs ?? []),
-    '--import',
-    'tsx',
-    MAIN_TS,
+    ...(options.program === 'compiled' ? [MAIN_JS] : ['--import', 'tsx', MAIN_TS]),
     'standalone',
     '-c',
     confPath,
