@@ -13,6 +13,7 @@ describe('parseOperatorOptions', () => {
       defaultImage: DEFAULT_BROKER_IMAGE,
       resyncMs: 300_000,
       adminTimeoutMs: 3000,
+      queueShrinkGraceMs: 45_000,
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 3000,
@@ -45,7 +46,17 @@ describe('parseOperatorOptions', () => {
       { brokerName: 'b', address: '10.0.0.1:10911' },
     ]);
     const fromFlags = parseOperatorOptions(
-      ['--namespace', 'x', '--metrics-port=-1', '--leader-elect', 'yes', '--lease-duration-ms', '3000'],
+      [
+        '--namespace',
+        'x',
+        '--metrics-port=-1',
+        '--leader-elect',
+        'yes',
+        '--lease-duration-ms',
+        '3000',
+        '--queue-shrink-grace-seconds',
+        '2',
+      ],
       env,
     );
     expect(fromFlags).toMatchObject({
@@ -55,6 +66,7 @@ describe('parseOperatorOptions', () => {
       leaseDurationMs: 3000,
       renewDeadlineMs: 2000,
       retryPeriodMs: 600,
+      queueShrinkGraceMs: 2000,
     });
   });
 

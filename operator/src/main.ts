@@ -74,6 +74,9 @@ export const USAGE = `Usage: bolide-operator [options]
   --lease-duration-ms N     lease validity without renewal (default 15000; renew deadline 2/3, retry 1/5 of it)
   --resync-seconds N        re-declare topics and groups on the brokers this often (default 300)
   --admin-timeout-ms N      timeout of one broker admin call (default 3000)
+  --queue-shrink-grace-seconds N
+                            after lowering a topic's write queues, wait this long for clients to
+                            refresh their routes before the read queues may follow (default 45)
   --endpoint-overrides JSON dev/test seam: '{"ns/cluster": {"nameServers": [...], "masters":
                             [{"brokerName": "b", "address": "host:port"}]}}', or @file
                             (env BOLIDE_ENDPOINT_OVERRIDES); admin calls for that cluster go there
@@ -99,6 +102,9 @@ export interface OperatorOptions {
   defaultImage: string;
   resyncMs: number;
   adminTimeoutMs: number;
+  /** Topic queue shrink: route-refresh grace after lowering write queues, and how often to recheck. */
+  queueShrinkGraceMs?: number;
+  queueShrinkRecheckMs?: number;
   endpointOverrides: Map<string, EndpointOverride>;
   /** Bearer token POST /alerts requires (BOLIDE_ALERT_TOKEN or BOLIDE_ALERT_TOKEN_FILE); none = open. */
   alertToken?: string;
@@ -174,6 +180,7 @@ export function parseOperatorOptions(
       'broker-image': { type: 'string' },
       'resync-seconds': { type: 'string' },
       'admin-timeout-ms': { type: 'string' },
+      'queue-shrink-grace-seconds': { type: 'string' },
       'endpoint-overrides': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -201,6 +208,8 @@ export function parseOperatorOptions(
     defaultImage: values['broker-image'] ?? env.BOLIDE_BROKER_IMAGE ?? DEFAULT_BROKER_IMAGE,
     resyncMs: intOption(values['resync-seconds'], '--resync-seconds', 300, 1) * 1000,
     adminTimeoutMs: intOption(values['admin-timeout-ms'], '--admin-timeout-ms', 3000, 1),
+    queueShrinkGraceMs:
+      intOption(values['queue-shrink-grace-seconds'], '--queue-shrink-grace-seconds', 45, 0) * 1000,
     endpointOverrides: parseEndpointOverrides(
       overridesText(values['endpoint-overrides'] ?? env.BOLIDE_ENDPOINT_OVERRIDES),
     ),
@@ -324,7 +333,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       name: TOPIC_KIND,
       queue: topicQueue,
       concurrency: 4,
-      reconcile: createTopicReconciler({ ...brokerSide, objects: topics }),
+      reconcile: createTopicReconciler({
+        ...brokerSide,
+        objects: topics,
+        queueShrink: { graceMs: options.queueShrinkGraceMs, recheckMs: options.queueShrinkRecheckMs },
+      }),
     },
     {
       name: CONSUMER_GROUP_KIND,

@@ -47,6 +47,7 @@ import {
   type Topic,
   type TopicBrokerResult,
   type TopicLag,
+  type TopicQueueShrink,
   type TopicSpec,
   type TopicStatus,
   VERSION,
@@ -263,6 +264,7 @@ const fullTopic: DeepRequired<Omit<Topic, 'metadata'>> & { metadata: { name: str
     effectiveQueues: 24,
     autoscaledQueues: 24,
     autoscaledTime: '2025-01-02T03:04:05Z',
+    queueShrink: { fromQueues: 32, toQueues: 24, writeLoweredTime: '2025-01-02T03:04:05Z' },
     brokers: [
       {
         brokerName: 'orders-broker-0',
@@ -465,6 +467,11 @@ describe('TS types match the schemas field for field', () => {
         'message',
       ),
       'Topic status.brokers[]': requiredKeys<TopicBrokerResult>()('brokerName', 'state'),
+      'Topic status.queueShrink': requiredKeys<TopicQueueShrink>()(
+        'fromQueues',
+        'toQueues',
+        'writeLoweredTime',
+      ),
       'ConsumerGroup ': requiredKeys<{ spec: ConsumerGroupSpec; status?: ConsumerGroupStatus }>()('spec'),
       'ConsumerGroup spec': requiredKeys<ConsumerGroupSpec>()('clusterRef'),
       'ConsumerGroup spec.clusterRef': requiredKeys<ConsumerGroupSpec['clusterRef']>()('name'),

@@ -61,6 +61,19 @@ export interface TopicBrokerResult {
   lastAttemptTime?: string;
 }
 
+/**
+ * A queue shrink in progress (RocketMQ's safe order): the write queues are already at `toQueues` on
+ * every master, the read queues stay at `fromQueues` until the removed queues are consumed.
+ */
+export interface TopicQueueShrink {
+  /** Read queues per master still served (the highest any master had). */
+  fromQueues: number;
+  /** The new queue count; write queues are at it. */
+  toQueues: number;
+  /** Since when no master takes writes into the removed queues; the route-refresh grace counts from here. */
+  writeLoweredTime: string;
+}
+
 export interface TopicStatus {
   observedGeneration?: number;
   conditions?: Condition[];
@@ -70,6 +83,8 @@ export interface TopicStatus {
   /** Set by the autoscaler's queue expansion; the spec stays the user's. */
   autoscaledQueues?: number;
   autoscaledTime?: string;
+  /** Set while the removed queues of a shrink are drained; absent otherwise. */
+  queueShrink?: TopicQueueShrink;
   brokers?: TopicBrokerResult[];
 }
 

@@ -44,18 +44,28 @@ export interface BrokerResource {
   };
 }
 
-/** What differs per kind. */
-export interface BrokerResourceKind<T extends BrokerResource> {
+/** What differs per kind. `P` is what a kind works out before declaring (see `plan`). */
+export interface BrokerResourceKind<T extends BrokerResource, P = undefined> {
   /** e.g. `topic Payments` — used in messages. */
   describe(obj: T): string;
   /** What the schema should have refused; blocks every broker call. */
   validate(obj: T): string | undefined;
-  declare(admin: BrokerAdmin, broker: BrokerEndpoint, obj: T): Promise<void>;
+  /**
+   * Looks at the masters before declaring and decides what to declare on each (e.g. the queue counts
+   * of a Topic shrink). Runs once per pass that reaches the masters; broker failures belong in the plan.
+   */
+  plan?(admin: BrokerAdmin, cluster: ClusterTarget, obj: T, now: number): Promise<P>;
+  declare(admin: BrokerAdmin, broker: BrokerEndpoint, obj: T, plan: P): Promise<void>;
   remove(admin: BrokerAdmin, broker: BrokerEndpoint, obj: T): Promise<void>;
   /** After every master removed it (e.g. the topic route on the name servers). */
   afterRemove?(admin: BrokerAdmin, cluster: ClusterTarget, obj: T): Promise<void>;
-  /** The status fields this controller owns, from the computed sync status. */
-  status(obj: T, sync: SyncStatus): Record<string, unknown>;
+  /** The status fields this controller owns, from the computed sync status (and the plan, if one was made). */
+  status(obj: T, sync: SyncStatus, plan: P | undefined, now: number): Record<string, unknown>;
+  /**
+   * After the status write of a pass that reached the masters: events about the plan, and how soon to
+   * look again (default: the resync interval).
+   */
+  afterDeclare?(obj: T, plan: P, events: Events): Promise<{ requeueAfterMs?: number }>;
 }
 
 export interface BrokerResourceDeps<T extends BrokerResource> {
@@ -92,8 +102,8 @@ function outcomeOf(broker: BrokerEndpoint, state: BrokerSyncState, err?: unknown
 
 const failedOnly = (outcomes: BrokerOutcome[]) => outcomes.filter((o) => o.state === 'Failed');
 
-export function createBrokerResourceReconciler<T extends BrokerResource>(
-  kind: BrokerResourceKind<T>,
+export function createBrokerResourceReconciler<T extends BrokerResource, P = undefined>(
+  kind: BrokerResourceKind<T, P>,
   deps: BrokerResourceDeps<T>,
 ): Reconcile {
   const overrides: EndpointOverrides = deps.overrides ?? new Map();
@@ -113,8 +123,8 @@ export function createBrokerResourceReconciler<T extends BrokerResource>(
       ),
     );
 
-  const writeStatus = async (obj: T, sync: SyncStatus) => {
-    const status = kind.status(obj, sync);
+  const writeStatus = async (obj: T, sync: SyncStatus, plan?: P) => {
+    const status = kind.status(obj, sync, plan, deps.now());
     if (statusChanged(obj.status, status)) await deps.kube.patchStatus(obj, status);
   };
 
@@ -240,16 +250,18 @@ export function createBrokerResourceReconciler<T extends BrokerResource>(
       return undefined;
     }
 
-    const outcomes = await callAll(target.masters, (b) => kind.declare(deps.admin, b, obj), 'Synced');
+    const plan = kind.plan ? await kind.plan(deps.admin, target, obj, deps.now()) : (undefined as P);
+    const outcomes = await callAll(target.masters, (b) => kind.declare(deps.admin, b, obj, plan), 'Synced');
     const next = sync(obj, outcomes);
     await recordTransitions(obj, next);
-    await writeStatus(obj, next);
+    await writeStatus(obj, next, plan);
+    const after = kind.afterDeclare ? await kind.afterDeclare(obj, plan, deps.events) : {};
     const failed = failedOnly(outcomes);
     if (failed.length > 0) {
       throw new BrokersNotSyncedError(
         `${kind.describe(obj)}: ${failed.map((f) => `${f.brokerName} (${f.address}): ${f.message}`).join('; ')}`,
       );
     }
-    return { requeueAfter: resyncMs };
+    return { requeueAfter: Math.min(resyncMs, after.requeueAfterMs ?? resyncMs) };
   };
 }

@@ -6,6 +6,8 @@ import type {
   BrokerGroupConfig,
   BrokerTopicConfig,
   ClusterEndpoints,
+  QueueConsumeProgress,
+  QueueCounts,
 } from '../desired/index.js';
 
 /** Any Kubernetes object, as plain JSON. */
@@ -71,6 +73,13 @@ export class BrokerCallError extends Error {
 /** RocketMQ admin operations on one broker or name server. Implementations throw BrokerCallError. */
 export interface BrokerAdmin {
   createOrUpdateTopic(broker: BrokerEndpoint, config: BrokerTopicConfig): Promise<void>;
+  /** The topic's read and write queue counts on one broker; undefined when it does not have the topic. */
+  topicQueues(broker: BrokerEndpoint, topic: string): Promise<QueueCounts | undefined>;
+  /**
+   * Committed and max offset per queue for every group the broker knows consumes `topic` (a live
+   * subscription or stored offsets), over the topic's read queues.
+   */
+  topicConsumeProgress(broker: BrokerEndpoint, topic: string): Promise<QueueConsumeProgress[]>;
   deleteTopic(broker: BrokerEndpoint, topic: string): Promise<void>;
   /** Removes the topic's route from the name servers (brokers do not do it themselves). */
   deleteTopicRoute(cluster: ClusterTarget, topic: string): Promise<void>;

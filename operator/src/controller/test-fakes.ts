@@ -1,6 +1,12 @@
 // In-memory stand-ins for the ports, for the controller unit tests only (API-server behaviour is
 // tested against a real kube-apiserver under test/operator).
-import type { BrokerEndpoint, BrokerGroupConfig, BrokerTopicConfig } from '../desired/index.js';
+import type {
+  BrokerEndpoint,
+  BrokerGroupConfig,
+  BrokerTopicConfig,
+  QueueConsumeProgress,
+  QueueCounts,
+} from '../desired/index.js';
 import {
   type BrokerAdmin,
   BrokerCallError,
@@ -121,6 +127,8 @@ export class FakeAdmin implements BrokerAdmin {
   readonly calls: string[] = [];
   down = new Set<string>();
   refuse = new Map<string, string>();
+  /** Consume progress rows per broker address and topic (`address topic`), as the broker would report. */
+  progress = new Map<string, QueueConsumeProgress[]>();
 
   private check(address: string) {
     if (this.down.has(address)) throw new BrokerCallError(`connect ECONNREFUSED ${address}`, true);
@@ -138,6 +146,17 @@ export class FakeAdmin implements BrokerAdmin {
     this.calls.push(`topic+ ${broker.brokerName} ${config.topicName}`);
     this.check(broker.address);
     this.table(this.topics, broker.address).set(config.topicName, config);
+  }
+  async topicQueues(broker: BrokerEndpoint, topic: string): Promise<QueueCounts | undefined> {
+    this.calls.push(`topic? ${broker.brokerName} ${topic}`);
+    this.check(broker.address);
+    const config = this.table(this.topics, broker.address).get(topic);
+    return config ? { readQueues: config.readQueueNums, writeQueues: config.writeQueueNums } : undefined;
+  }
+  async topicConsumeProgress(broker: BrokerEndpoint, topic: string): Promise<QueueConsumeProgress[]> {
+    this.calls.push(`progress? ${broker.brokerName} ${topic}`);
+    this.check(broker.address);
+    return this.progress.get(`${broker.address} ${topic}`) ?? [];
   }
   async deleteTopic(broker: BrokerEndpoint, topic: string) {
     this.calls.push(`topic- ${broker.brokerName} ${topic}`);

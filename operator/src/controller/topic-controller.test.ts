@@ -35,6 +35,7 @@ function setup(topic: Topic = sampleTopic({ queues: 4 }), overrides = new Map())
     overrides,
     now: () => clock,
     resyncMs: 60_000,
+    queueShrink: { graceMs: 30_000, recheckMs: 5_000 },
   });
   clusters.put(sampleCluster({ brokers: { groups: 2 } }));
   topics.put(topic);
@@ -209,6 +210,137 @@ describe('Topic reconcile', () => {
     t.clusters.items.clear();
     await t.reconcile('shop/payments');
     expect(t.admin.calls).toEqual(['topic+ broker-a payments']);
+  });
+});
+
+describe('Topic queue shrink', () => {
+  let t: ReturnType<typeof setup>;
+  const counts = (address: string) => {
+    const c = t.admin.topics.get(address)?.get('payments');
+    return `${c?.readQueueNums}r/${c?.writeQueueNums}w`;
+  };
+  const lower = (queues: number) => {
+    const cur = t.get();
+    t.topics.put({
+      ...cur,
+      spec: { ...cur.spec, queues },
+      metadata: { ...cur.metadata, generation: (cur.metadata.generation ?? 0) + 1 },
+    });
+  };
+  /** Group g has `left` messages unconsumed in queue `queueId` on A (all other queues consumed). */
+  const backlog = (queueId: number, left: number) =>
+    t.admin.progress.set(
+      `${A} payments`,
+      Array.from({ length: 8 }, (_, q) => ({
+        group: 'g',
+        queueId: q,
+        brokerOffset: 20,
+        consumerOffset: q === queueId ? 20 - left : 20,
+      })),
+    );
+  const shrinkCondition = () => findCondition(t.get().status?.conditions, 'QueueShrinkPending');
+
+  beforeEach(async () => {
+    t = setup(sampleTopic({ queues: 8 }));
+    await t.reconcile('shop/payments');
+    expect(counts(A)).toBe('8r/8w');
+  });
+
+  it('write queues first, read queues only after the grace and once the removed queues are consumed', async () => {
+    backlog(6, 3);
+    lower(4);
+    // 1: write queues drop on every master, read queues stay; the Topic says why; back soon.
+    expect(await t.reconcile('shop/payments')).toEqual({ requeueAfter: 5_000 });
+    expect([counts(A), counts(B)]).toEqual(['8r/4w', '8r/4w']);
+    let status = t.get().status!;
+    expect(status.queueShrink).toEqual({
+      fromQueues: 8,
+      toQueues: 4,
+      writeLoweredTime: '2026-03-01T10:00:00Z',
+    });
+    expect(status.brokers?.map((b) => `${b.brokerName}:${b.readQueues}r/${b.writeQueues}w`)).toEqual([
+      'orders-broker-0:8r/4w',
+      'orders-broker-1:8r/4w',
+    ]);
+    expect(status.effectiveQueues).toBe(4);
+    expect(shrinkCondition()).toMatchObject({ status: 'True', reason: 'WaitingForRouteRefresh' });
+    expect(findCondition(status.conditions, 'Progressing')).toMatchObject({
+      status: 'True',
+      reason: 'QueueShrinkPending',
+    });
+    expect(findCondition(status.conditions, 'Ready')?.status).toBe('True');
+    expect(t.events.recorded.at(-1)).toMatchObject({
+      reason: 'QueueShrinkStarted',
+      message:
+        'topic payments: write queues lowered from 8 to 4 on every master; read queues stay at 8 until queues 4-7 are consumed',
+    });
+
+    // 2: the grace is over, but group g still has 3 messages in queue 6 of A.
+    t.tick(30_000);
+    expect(await t.reconcile('shop/payments')).toEqual({ requeueAfter: 5_000 });
+    expect([counts(A), counts(B)]).toEqual(['8r/4w', '8r/4w']);
+    expect(shrinkCondition()).toMatchObject({
+      status: 'True',
+      reason: 'WaitingForConsumers',
+      message:
+        'write queues lowered from 8 to 4; read queues stay at 8 until queues 4-7 are drained: g has 3 unconsumed in orders-broker-0 queue 6',
+    });
+
+    // 3: consumed: read queues drop, the record goes, the condition clears, the resync takes over.
+    backlog(6, 0);
+    t.tick(5_000);
+    expect(await t.reconcile('shop/payments')).toEqual({ requeueAfter: 60_000 });
+    expect([counts(A), counts(B)]).toEqual(['4r/4w', '4r/4w']);
+    status = t.get().status!;
+    expect(status.queueShrink).toBeNull();
+    expect(shrinkCondition()).toMatchObject({ status: 'False', reason: 'Completed' });
+    expect(findCondition(status.conditions, 'Progressing')?.status).toBe('False');
+    expect(status.brokers?.map((b) => `${b.readQueues}r/${b.writeQueues}w`)).toEqual(['4r/4w', '4r/4w']);
+    expect(t.events.recorded.at(-1)).toMatchObject({ reason: 'QueueShrinkCompleted' });
+
+    // A later resync looks no further and changes nothing.
+    const calls = t.admin.calls.length;
+    t.tick(60_000);
+    await t.reconcile('shop/payments');
+    expect(t.admin.calls.slice(calls)).toEqual([
+      'topic+ orders-broker-0 payments',
+      'topic+ orders-broker-1 payments',
+    ]);
+  });
+
+  it('the count raised again during a shrink abandons it: read = write = the new count', async () => {
+    backlog(5, 2);
+    lower(4);
+    await t.reconcile('shop/payments');
+    expect(counts(A)).toBe('8r/4w');
+    lower(8);
+    expect(await t.reconcile('shop/payments')).toEqual({ requeueAfter: 60_000 });
+    expect([counts(A), counts(B)]).toEqual(['8r/8w', '8r/8w']);
+    expect(t.get().status?.queueShrink).toBeNull();
+    expect(shrinkCondition()).toMatchObject({ status: 'False', reason: 'Abandoned' });
+    expect(t.events.recorded.at(-1)).toMatchObject({ reason: 'QueueShrinkAbandoned' });
+  });
+
+  it('a master that cannot be read holds the shrink and is reported failed; the other keeps its read queues', async () => {
+    lower(4);
+    await t.reconcile('shop/payments');
+    t.tick(30_000);
+    t.admin.down.add(B);
+    await expect(t.reconcile('shop/payments')).rejects.toBeInstanceOf(BrokersNotSyncedError);
+    expect(counts(A)).toBe('8r/4w');
+    expect(shrinkCondition()).toMatchObject({ status: 'True', reason: 'BrokersUnobserved' });
+    t.admin.down.clear();
+    await t.reconcile('shop/payments');
+    expect([counts(A), counts(B)]).toEqual(['4r/4w', '4r/4w']);
+  });
+
+  it('growth needs no look at the brokers and sets both counts at once', async () => {
+    const calls = t.admin.calls.length;
+    lower(12);
+    await t.reconcile('shop/payments');
+    expect([counts(A), counts(B)]).toEqual(['12r/12w', '12r/12w']);
+    expect(t.admin.calls.slice(calls).filter((c) => c.startsWith('progress?'))).toEqual([]);
+    expect(shrinkCondition()).toBeUndefined();
   });
 });
 

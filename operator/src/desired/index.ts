@@ -11,3 +11,4 @@ export * from './pdb.js';
 export * from './problems.js';
 export * from './services.js';
 export * from './statefulsets.js';
+export * from './topic-queues.js';

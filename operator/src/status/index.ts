@@ -2,4 +2,5 @@
 export * from './broker-cluster.js';
 export * from './broker-sync.js';
 export * from './conditions.js';
+export * from './topic-queues.js';
 export * from './workload.js';
