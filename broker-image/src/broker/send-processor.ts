@@ -3,8 +3,11 @@
 
 import {
   createResponse,
-  decodeHeader,
   type ExtFields,
+  HeaderFieldError,
+  parseBooleanField,
+  parseIntField,
+  parseLongField,
   type RemotingCommand,
   ResponseCode,
 } from '../protocol/index.js';
@@ -26,40 +29,97 @@ import type { BrokerRuntime } from './runtime.js';
 import { isSendForbidden, topicNameProblem } from './topic-validation.js';
 import { toHalfMessage } from './transaction-messages.js';
 
-const SEND_HEADER = {
-  producerGroup: 'string',
-  topic: 'string',
-  defaultTopic: 'string',
-  defaultTopicQueueNums: 'int',
-  queueId: 'int',
-  sysFlag: 'int',
-  bornTimestamp: 'long',
-  flag: 'int',
-  properties: 'string?',
-  reconsumeTimes: 'int?',
-  unitMode: 'boolean?',
-  maxReconsumeTimes: 'int?',
-  batch: 'boolean?',
-} as const;
+/** SendMessageRequestHeader (protocol.md §3.2.1), as the processor uses it. */
+interface SendHeader {
+  producerGroup: string;
+  topic: string;
+  defaultTopic: string;
+  defaultTopicQueueNums: number;
+  queueId: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  flag: number;
+  properties: string | undefined;
+  reconsumeTimes: number | undefined;
+  unitMode: boolean | undefined;
+  maxReconsumeTimes: number | undefined;
+  batch: boolean | undefined;
+}
 
-/** SEND_MESSAGE_V2 / SEND_BATCH_MESSAGE single-letter keys → SendMessageRequestHeader names. */
-function v2ToV1(ext: ExtFields): ExtFields {
-  // Absent letters become undefined entries, which decodeHeader treats as missing.
+// Field keys in SendMessageRequestHeader order: V1 names, and the single letters of V2 / batch.
+const V1_KEYS = [
+  'producerGroup',
+  'topic',
+  'defaultTopic',
+  'defaultTopicQueueNums',
+  'queueId',
+  'sysFlag',
+  'bornTimestamp',
+  'flag',
+  'properties',
+  'reconsumeTimes',
+  'unitMode',
+  'maxReconsumeTimes',
+  'batch',
+] as const;
+const V2_KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm'] as const;
+
+type SendKeys = typeof V1_KEYS | typeof V2_KEYS;
+
+function rawField(ext: ExtFields, keys: SendKeys, i: number): string | undefined {
+  return Object.hasOwn(ext, keys[i]) ? ext[keys[i]] : undefined;
+}
+
+function requiredField(ext: ExtFields, keys: SendKeys, i: number): string {
+  const value = rawField(ext, keys, i);
+  if (value === undefined) throw new HeaderFieldError(V1_KEYS[i], `the custom field <${V1_KEYS[i]}> is null`);
+  return value;
+}
+
+function optionalIntField(ext: ExtFields, keys: SendKeys, i: number): number | undefined {
+  const value = rawField(ext, keys, i);
+  return value === undefined ? undefined : parseIntField(V1_KEYS[i], value);
+}
+
+function optionalBooleanField(ext: ExtFields, keys: SendKeys, i: number): boolean | undefined {
+  const value = rawField(ext, keys, i);
+  return value === undefined ? undefined : parseBooleanField(value);
+}
+
+/**
+ * Reads the send header from V1 names or V2 letters, parsing like the Java broker (errors name
+ * the V1 field). Specialised rather than spec-driven because it runs once per message.
+ */
+export function decodeSendHeader(ext: ExtFields, v2: boolean): SendHeader {
+  const k = v2 ? V2_KEYS : V1_KEYS;
+  // In field order, so the first missing field is the one named, as with Java's checkFields.
+  const producerGroup = requiredField(ext, k, 0);
+  const topic = requiredField(ext, k, 1);
+  const defaultTopic = requiredField(ext, k, 2);
+  const defaultTopicQueueNums = parseIntField(V1_KEYS[3], requiredField(ext, k, 3));
+  const queueId = parseIntField(V1_KEYS[4], requiredField(ext, k, 4));
+  const sysFlag = parseIntField(V1_KEYS[5], requiredField(ext, k, 5));
+  const born = requiredField(ext, k, 6);
+  let bornTimestamp = Number(born);
+  // Anything but a plain safe integer goes through Java's Long.parseLong rules (which may throw);
+  // a long beyond 2^53 then reaches the store, which refuses it with a clear remark.
+  if (!Number.isSafeInteger(bornTimestamp) || !/^[+-]?\d+$/.test(born))
+    bornTimestamp = Number(parseLongField(V1_KEYS[6], born));
   return {
-    producerGroup: ext.a,
-    topic: ext.b,
-    defaultTopic: ext.c,
-    defaultTopicQueueNums: ext.d,
-    queueId: ext.e,
-    sysFlag: ext.f,
-    bornTimestamp: ext.g,
-    flag: ext.h,
-    properties: ext.i,
-    reconsumeTimes: ext.j,
-    unitMode: ext.k,
-    maxReconsumeTimes: ext.l,
-    batch: ext.m,
-  } as ExtFields;
+    producerGroup,
+    topic,
+    defaultTopic,
+    defaultTopicQueueNums,
+    queueId,
+    sysFlag,
+    bornTimestamp,
+    flag: parseIntField(V1_KEYS[7], requiredField(ext, k, 7)),
+    properties: rawField(ext, k, 8),
+    reconsumeTimes: optionalIntField(ext, k, 9),
+    unitMode: optionalBooleanField(ext, k, 10),
+    maxReconsumeTimes: optionalIntField(ext, k, 11),
+    batch: optionalBooleanField(ext, k, 12),
+  };
 }
 
 const UNKNOWN_HOST: HostAddress = { address: '127.0.0.1', port: 0 };
@@ -90,7 +150,7 @@ export function createSendProcessor(rt: BrokerRuntime, kind: SendKind) {
   const bornHostOf = createBornHostCache();
   return async (request: RemotingCommand, ctx: RequestContext): Promise<RemotingCommand> => {
     const started = performance.now();
-    const h = decodeHeader(kind === 'v1' ? request.extFields : v2ToV1(request.extFields), SEND_HEADER);
+    const h = decodeSendHeader(request.extFields, kind !== 'v1');
     const response = await handleSend(rt, kind, request, ctx, h, bornHostOf);
     if (response.code !== ResponseCode.SUCCESS) {
       rt.metrics.sendErrors.inc({ code: responseCodeName(response.code) });
@@ -105,8 +165,6 @@ const CODE_NAMES = new Map<number, string>(Object.entries(ResponseCode).map(([na
 function responseCodeName(code: number): string {
   return CODE_NAMES.get(code) ?? String(code);
 }
-
-type SendHeader = ReturnType<typeof decodeHeader<typeof SEND_HEADER>>;
 
 async function handleSend(
   rt: BrokerRuntime,
@@ -251,7 +309,7 @@ async function handleSend(
         body: item.body,
         properties: itemProps,
         sysFlag,
-        bornTimestamp: Number(h.bornTimestamp),
+        bornTimestamp: h.bornTimestamp,
         bornHost,
         reconsumeTimes,
         preparedTransactionOffset: 0n,
@@ -269,7 +327,7 @@ async function handleSend(
       body,
       properties,
       sysFlag,
-      bornTimestamp: Number(h.bornTimestamp),
+      bornTimestamp: h.bornTimestamp,
       bornHost,
       reconsumeTimes,
       preparedTransactionOffset: 0n,
