@@ -5,14 +5,17 @@
 //
 // Environment: BENCH_DIR (parent directory for the fresh bench directory, default the OS temp
 // dir), BENCH_LOG_GIB (GiB appended in the ASYNC/RSS/recovery phase, default 2), BENCH_KEEP=1
-// keeps the files. MB = 10^6 bytes throughout.
+// keeps the files, BENCH_CPU_PROF=<dir> profiles the writer and recovery children (node
+// --cpu-prof; one folder per child, one profile per thread), BENCH_SKIP_SYNC=1 skips the SYNC_FLUSH phase (quick iterations). MB = 10^6 bytes
+// throughout. The machine's load average and CPU pressure are printed before and after: other work
+// on the machine skews every figure.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../broker-image/src/common/index.js';
 import {
@@ -94,7 +97,11 @@ async function roleAsyncWriter(root: string, bytes: number): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ messages: n, bytes: appended, seconds, rssPeakMb: rssPeak / MB, maxOffset: Number(store.getMaxPhyOffset()) })}\n`,
   );
-  setInterval(() => undefined, 1000); // killed by the parent: a crash, not a clean shutdown
+  // Killed by the parent: a crash, not a clean shutdown. When profiling, exit without closing the
+  // store instead (the same crash for recovery: abort marker left, no clean checkpoint), so that
+  // the profile gets written.
+  if (CPU_PROF_DIR) process.exit(0);
+  setInterval(() => undefined, 1000);
 }
 
 /** Opens (recovers) the store, reports how long it took, and stops without a clean shutdown. */
@@ -111,11 +118,33 @@ async function roleRecover(root: string): Promise<void> {
 
 // ---- parent ------------------------------------------------------------------------------------
 
+/** Machine load: 1-minute load average and CPU pressure (PSI "some" avg10, %), when available. */
+async function machineLoad(): Promise<{ load1: number; psiSome10: number | undefined }> {
+  let psiSome10: number | undefined;
+  try {
+    const m = /^some .*avg10=([\d.]+)/m.exec(await readFile('/proc/pressure/cpu', 'utf8'));
+    if (m) psiSome10 = Number(m[1]);
+  } catch {
+    // No PSI on this kernel.
+  }
+  return { load1: +loadavg()[0].toFixed(2), psiSome10 };
+}
+
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+
+function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => proc.once('exit', () => r()));
+}
+
 function child(
   role: string,
   args: string[],
 ): { proc: ChildProcess; line: Promise<Record<string, number | string>> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SELF, role, ...args], {
+  const prof = CPU_PROF_DIR
+    ? ['--cpu-prof', '--cpu-prof-dir', join(CPU_PROF_DIR, `${role}-${Date.now()}`)]
+    : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, role, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = new Promise<Record<string, number | string>>((resolve, reject) => {
@@ -188,6 +217,9 @@ async function main(): Promise<void> {
     process.stderr.write(`  ${name}: ${value} ${note}\n`);
   };
   process.stderr.write(`bench:store in ${dir} (files: new)\n`);
+  if (CPU_PROF_DIR) await mkdir(CPU_PROF_DIR, { recursive: true });
+  const loadBefore = await machineLoad();
+  process.stderr.write(`  machine load before: ${JSON.stringify(loadBefore)}\n`);
   try {
     const disk = diskSequential(dir);
     await unlink(join(dir, 'disk-seq.bin'));
@@ -198,8 +230,8 @@ async function main(): Promise<void> {
     const asyncRoot = join(dir, 'async');
     const writer = child('async-writer', [asyncRoot, String(logBytes)]);
     const w = (await writer.line) as Record<string, number>;
-    writer.proc.kill('SIGKILL');
-    await new Promise((r) => writer.proc.once('exit', r));
+    if (!CPU_PROF_DIR) writer.proc.kill('SIGKILL'); // (when profiling it exits by itself)
+    await exited(writer.proc);
     const asyncMsgs = w.messages / w.seconds;
     const asyncMb = w.bytes / MB / w.seconds;
     row(
@@ -212,7 +244,7 @@ async function main(): Promise<void> {
     // Recovery after the kill (verifies from the checkpoint) …
     const afterKill = child('recover', [asyncRoot]);
     const rk = (await afterKill.line) as Record<string, number>;
-    await new Promise((r) => afterKill.proc.once('exit', r));
+    await exited(afterKill.proc);
     row(
       'recovery after SIGKILL',
       `${rk.seconds.toFixed(2)} s`,
@@ -225,7 +257,7 @@ async function main(): Promise<void> {
     await rm(join(asyncRoot, 'index'), { recursive: true });
     const full = child('recover', [asyncRoot]);
     const rf = (await full.line) as Record<string, number>;
-    await new Promise((r) => full.proc.once('exit', r));
+    await exited(full.proc);
     const sPerGib = rf.seconds / (rf.scannedBytes / GIB);
     row(
       'full verification + rebuild',
@@ -235,24 +267,34 @@ async function main(): Promise<void> {
     await rm(asyncRoot, { recursive: true, force: true });
 
     // SYNC_FLUSH group commit.
-    const syncStore = await openMessageStore(storeConfig(join(dir, 'sync'), 'SYNC_FLUSH'), {
-      logger: quiet(),
-    });
-    const c1 = await syncAppenders(syncStore, 1, 4);
-    row('SYNC_FLUSH, 1 appender', `${c1.msgsPerS.toFixed(0)} msgs/s`, `p50 ${c1.p50.toFixed(2)} ms`);
-    const c64 = await syncAppenders(syncStore, 64, 6);
+    let c1 = { msgsPerS: Number.NaN, p99: Number.NaN, p50: Number.NaN };
+    let c64 = c1;
+    if (process.env.BENCH_SKIP_SYNC !== '1') {
+      const syncStore = await openMessageStore(storeConfig(join(dir, 'sync'), 'SYNC_FLUSH'), {
+        logger: quiet(),
+      });
+      c1 = await syncAppenders(syncStore, 1, 4);
+      row('SYNC_FLUSH, 1 appender', `${c1.msgsPerS.toFixed(0)} msgs/s`, `p50 ${c1.p50.toFixed(2)} ms`);
+      c64 = await syncAppenders(syncStore, 64, 6);
+      row(
+        'SYNC_FLUSH, 64 appenders',
+        `${c64.msgsPerS.toFixed(0)} msgs/s`,
+        `p50 ${c64.p50.toFixed(2)} ms, p99 ${c64.p99.toFixed(2)} ms`,
+      );
+      const stats = syncStore.stats();
+      row(
+        '  fdatasyncs / messages',
+        `${stats.flushes} / ${stats.putMessages}`,
+        `${(stats.putMessages / stats.flushes).toFixed(1)} per fdatasync`,
+      );
+      await syncStore.shutdown();
+    }
+    const loadAfter = await machineLoad();
     row(
-      'SYNC_FLUSH, 64 appenders',
-      `${c64.msgsPerS.toFixed(0)} msgs/s`,
-      `p50 ${c64.p50.toFixed(2)} ms, p99 ${c64.p99.toFixed(2)} ms`,
+      'machine load (before / after)',
+      `${loadBefore.load1} / ${loadAfter.load1}`,
+      `1-min load average; CPU pressure ${loadBefore.psiSome10 ?? '?'}% / ${loadAfter.psiSome10 ?? '?'}% (PSI some avg10)`,
     );
-    const stats = syncStore.stats();
-    row(
-      '  fdatasyncs / messages',
-      `${stats.flushes} / ${stats.putMessages}`,
-      `${(stats.putMessages / stats.flushes).toFixed(1)} per fdatasync`,
-    );
-    await syncStore.shutdown();
 
     const result = {
       files: 'new',
@@ -268,6 +310,10 @@ async function main(): Promise<void> {
       recovery_s_per_gib: +sPerGib.toFixed(3),
       recovery_after_kill_s: +rk.seconds.toFixed(3),
       rss_mb_peak: Math.round(w.rssPeakMb),
+      load1_before: loadBefore.load1,
+      load1_after: loadAfter.load1,
+      cpu_psi_some10_before: loadBefore.psiSome10 ?? null,
+      cpu_psi_some10_after: loadAfter.psiSome10 ?? null,
     };
     const targets: [string, boolean][] = [
       ['async_mb_per_s ≥ 0.5 × disk_seq_mb_per_s', result.async_mb_per_s >= 0.5 * result.disk_seq_mb_per_s],
