@@ -7,15 +7,20 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { crc32 } = require('node:zlib');
-parentPort.on('message', ({ id, sab, ranges }) => {
+parentPort.on('message', ({ id, sab, ranges, count }) => {
   let bad = -1;
-  for (let i = 0, n = ranges.length / 3; i < n; i++) {
+  for (let i = 0; i < count; i++) {
     const crc = crc32(new Uint8Array(sab, ranges[i * 3], ranges[i * 3 + 1])) & 0x7fffffff;
     if (crc !== ranges[i * 3 + 2]) { bad = i; break; }
   }
   parentPort.postMessage({ id, bad });
 });
 `;
+
+/** Room for the (offset, length, CRC) triples of `count` bodies, shared with the worker. */
+export function crcRanges(count: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(count * 3 * Float64Array.BYTES_PER_ELEMENT));
+}
 
 export class CrcVerifier {
   private readonly worker: Worker;
@@ -40,15 +45,16 @@ export class CrcVerifier {
   }
 
   /**
-   * Checks bodies given as (byte offset in `sab`, length, expected masked CRC) triples. Resolves
-   * with the index of the first mismatch, or -1 when all match.
+   * Checks `count` bodies given as (byte offset in `sab`, length, expected masked CRC) triples in
+   * `ranges` (from `crcRanges`: shared, so nothing is copied). Resolves with the index of the
+   * first mismatch, or -1 when all match. `ranges` must not change until then.
    */
-  verify(sab: SharedArrayBuffer, ranges: Float64Array): Promise<number> {
+  verify(sab: SharedArrayBuffer, ranges: Float64Array, count: number): Promise<number> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, sab, ranges });
+      this.worker.postMessage({ id, sab, ranges, count });
     });
   }
 

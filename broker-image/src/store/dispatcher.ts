@@ -22,8 +22,9 @@ export interface DispatchRequest {
   tagsCode: number;
   storeTimestamp: number;
   sysFlag: number;
-  /** Index hashes (`indexKeyHash`) of the UNIQ_KEY and each KEYS word. */
-  keyHashes: number[] | undefined;
+  /** Index hashes (`indexKeyHash`) of the UNIQ_KEY and each KEYS word: the first `keyCount`. */
+  keyHashes: number[];
+  keyCount: number;
 }
 
 /**
@@ -94,8 +95,8 @@ export class Dispatcher {
         if (notify && this.listeners.size > 0) this.notify(r);
       }
     }
-    if (tran !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE && r.keyHashes) {
-      for (const h of r.keyHashes) this.index.add(h, r.physicalOffset, r.storeTimestamp);
+    if (tran !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE) {
+      for (let i = 0; i < r.keyCount; i++) this.index.add(r.keyHashes[i], r.physicalOffset, r.storeTimestamp);
     }
   }
 
@@ -112,23 +113,30 @@ export class Dispatcher {
   }
 }
 
-/** Index key hashes of a record's UNIQ_KEY and KEYS words (split on single spaces), into `out`. */
+/**
+ * Index key hashes of a record's UNIQ_KEY and KEYS words (split on single spaces, empty words
+ * skipped) into `out` from index 0; returns how many. Hashes each word in place (no substrings).
+ */
 export function keyHashesInto(
   out: number[],
   seed: number,
   uniqKey: string | undefined,
   keys: string | undefined,
-): number[] {
-  out.length = 0;
-  if (uniqKey) out.push(javaStringHashCode(uniqKey, seed) >>> 0);
+): number {
+  let n = 0;
+  if (uniqKey) out[n++] = javaStringHashCode(uniqKey, seed) >>> 0;
   if (keys) {
+    let h = seed;
     let from = 0;
-    while (from <= keys.length) {
-      let to = keys.indexOf(' ', from);
-      if (to < 0) to = keys.length;
-      if (to > from) out.push(javaStringHashCode(keys.slice(from, to), seed) >>> 0);
-      from = to + 1;
+    for (let i = 0; i < keys.length; i++) {
+      const c = keys.charCodeAt(i);
+      if (c === 0x20) {
+        if (i > from) out[n++] = h >>> 0;
+        h = seed;
+        from = i + 1;
+      } else h = (Math.imul(31, h) + c) | 0;
     }
+    if (keys.length > from) out[n++] = h >>> 0;
   }
-  return out;
+  return n;
 }

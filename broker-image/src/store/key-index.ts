@@ -88,24 +88,50 @@ interface RunMeta {
   fence: Uint32Array;
 }
 
-/** Indexes of `keys` in ascending key order; stable (LSD radix sort, two 16-bit passes). */
-function radixOrder(keys: Uint32Array): Uint32Array {
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+
+/**
+ * `keys` sorted ascending, and the index in `keys` of each sorted entry; stable. LSD radix sort in
+ * three 11-bit passes that carry (key, index) pairs, so every pass reads sequentially and writes
+ * to few (2048) places at a time.
+ */
+export function radixSort(keys: Uint32Array): { sorted: Uint32Array; order: Uint32Array } {
   const n = keys.length;
-  let order = new Uint32Array(n);
-  let next = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const counts = new Uint32Array(65537);
-  for (const shift of [0, 16]) {
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[((keys[i] >>> shift) & 0xffff) + 1]++;
-    for (let b = 0; b < 65536; b++) counts[b + 1] += counts[b];
-    for (let i = 0; i < n; i++) {
-      const o = order[i];
-      next[counts[(keys[o] >>> shift) & 0xffff]++] = o;
-    }
-    [order, next] = [next, order];
+  let k0 = new Uint32Array(keys);
+  let i0 = new Uint32Array(n);
+  let k1 = new Uint32Array(n);
+  let i1 = new Uint32Array(n);
+  for (let i = 0; i < n; i++) i0[i] = i;
+  // Histograms of all three digits in one pass, then starting positions per digit value.
+  const starts = new Uint32Array(RADIX * 3);
+  for (let i = 0; i < n; i++) {
+    const k = k0[i];
+    starts[k & (RADIX - 1)]++;
+    starts[RADIX + ((k >>> RADIX_BITS) & (RADIX - 1))]++;
+    starts[2 * RADIX + (k >>> (2 * RADIX_BITS))]++;
   }
-  return order;
+  for (let d = 0; d < 3; d++) {
+    let sum = 0;
+    for (let b = d * RADIX; b < (d + 1) * RADIX; b++) {
+      const c = starts[b];
+      starts[b] = sum;
+      sum += c;
+    }
+  }
+  for (let d = 0; d < 3; d++) {
+    const shift = d * RADIX_BITS;
+    const base = d * RADIX;
+    for (let i = 0; i < n; i++) {
+      const k = k0[i];
+      const at = starts[base + ((k >>> shift) & (RADIX - 1))]++;
+      k1[at] = k;
+      i1[at] = i0[i];
+    }
+    [k0, k1] = [k1, k0];
+    [i0, i1] = [i1, i0];
+  }
+  return { sorted: k0, order: i0 };
 }
 
 /** Index entries in memory, in dispatch (= physical) order. */
@@ -346,7 +372,7 @@ export class KeyIndex {
     const count = hashes.length;
     // Sorted by hash; the sort is stable and entries were added in physical order, so equal
     // hashes stay ordered by offset.
-    const order = radixOrder(hashes);
+    const { sorted, order } = radixSort(hashes);
     const fenceLen = Math.ceil(count / FENCE_STRIDE);
     const buf = Buffer.alloc(HEADER_SIZE + count * ENTRY_SIZE + fenceLen * 4 + 4);
     let minTime = Number.MAX_SAFE_INTEGER;
@@ -358,7 +384,7 @@ export class KeyIndex {
     for (let k = 0; k < count; k++) {
       const i = order[k];
       const p = HEADER_SIZE + k * ENTRY_SIZE;
-      const h = hashes[i];
+      const h = sorted[k];
       const phy = phys[i];
       const time = times[i];
       view.setUint32(p, h);

@@ -9,20 +9,22 @@
 
 import { javaHashOfUtf8 } from '../message/java-hash.js';
 import type { CommitLog } from './commit-log.js';
-import type { CrcVerifier } from './crc-verifier.js';
+import { type CrcVerifier, crcRanges } from './crc-verifier.js';
 import { computeTagsCode, type DispatchRequest, SCHEDULE_TOPIC } from './dispatcher.js';
 import { writeAt } from './file-io.js';
 import { TopicSeeds } from './key-index.js';
 import {
   BLANK_MAGIC_CODE,
-  bodyRange,
+  bodyStartAt,
   checkRecordAt,
   END_FILLER_SIZE,
   MESSAGE_MAGIC_CODE,
   MessageSysFlag,
+  POS_BODY_CRC,
   POS_QUEUE_ID,
   POS_QUEUE_OFFSET,
   POS_SYS_FLAG,
+  RECORD_MIN_SIZE,
   storeTimestampPos,
 } from './record-codec.js';
 
@@ -98,20 +100,46 @@ MAGIC_BYTES.writeInt32BE(MESSAGE_MAGIC_CODE);
 const BLANK_BYTES = Buffer.alloc(4);
 BLANK_BYTES.writeInt32BE(BLANK_MAGIC_CODE);
 
-const NAME_TAGS = Buffer.from('TAGS');
-const NAME_KEYS = Buffer.from('KEYS');
-const NAME_UNIQ = Buffer.from('UNIQ_KEY');
-const NAME_DELAY = Buffer.from('DELAY');
+// Property names dispatch reads, each followed by the U+0001 that ends it.
+const NAME_TAGS = Buffer.from('TAGS\u0001');
+const NAME_KEYS = Buffer.from('KEYS\u0001');
+const NAME_UNIQ = Buffer.from('UNIQ_KEY\u0001');
+const NAME_DELAY = Buffer.from('DELAY\u0001');
 
-function nameIs(buf: Buffer, start: number, end: number, name: Buffer): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
+/** True when buf[at, end) starts with `name`. */
+function startsWith(buf: Buffer, at: number, end: number, name: Buffer): boolean {
+  if (end - at < name.length) return false;
+  for (let i = 0; i < name.length; i++) if (buf[at + i] !== name[i]) return false;
   return true;
+}
+
+/** End of the property value starting at `v`: the next U+0002, or `end`. */
+function valueEndAt(buf: Buffer, v: number, end: number): number {
+  let i = v;
+  while (i < end && buf[i] !== 2) i++;
+  return i;
+}
+
+/**
+ * Java String.hashCode of the UTF-8 bytes buf[start, end) continuing from `seed`: a plain loop
+ * while the bytes are ASCII, a decoded string otherwise.
+ */
+function hashRange(buf: Buffer, start: number, end: number, seed: number): number {
+  let h = seed;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b >= 0x80) return javaHashOfUtf8(buf, start, end, seed);
+    h = (Math.imul(31, h) + b) | 0;
+  }
+  return h;
 }
 
 /**
  * Reads what dispatch needs from a verified record at `p` without decoding its properties into
- * strings: tag and key hashes are computed from the bytes. `seeds` caches key-hash seeds by topic.
+ * strings: tag and key hashes are computed from the bytes, in one pass that only looks closer at
+ * the four names dispatch needs. `seeds` caches key-hash seeds by topic. Properties are read as
+ * the Java client reads them: `name U+0001 value` segments split on U+0002, the name ending at its
+ * first U+0001, empty names or values ignored.
  */
 export function dispatchRequestAt(
   buf: Buffer,
@@ -133,39 +161,65 @@ export function dispatchRequestAt(
   const topicLen = buf[topicLenPos];
   const topic = seeds.topicAt(buf, topicLenPos + 1, topicLen);
   const seed = seeds.get(topic);
-  const propsStart = topicLenPos + 1 + topicLen + 2;
   const propsEnd = p + size;
   let tagsCode = 0;
   let delay: string | undefined;
   let tags: string | undefined;
-  const keyHashes = out.keyHashes ?? [];
-  keyHashes.length = 0;
-  let i = propsStart;
+  const keyHashes = out.keyHashes;
+  let keyCount = 0;
+  let i = topicLenPos + 1 + topicLen + 2;
   while (i < propsEnd) {
-    let sep = i;
-    while (sep < propsEnd && buf[sep] !== 1 && buf[sep] !== 2) sep++;
-    if (sep >= propsEnd || buf[sep] === 2) {
-      i = sep + 1;
+    const c = buf[i];
+    let v = -1;
+    let name = 0;
+    if (c === 0x54 && startsWith(buf, i, propsEnd, NAME_TAGS)) {
+      v = i + NAME_TAGS.length;
+      name = 1;
+    } else if (c === 0x55 && startsWith(buf, i, propsEnd, NAME_UNIQ)) {
+      v = i + NAME_UNIQ.length;
+      name = 2;
+    } else if (c === 0x4b && startsWith(buf, i, propsEnd, NAME_KEYS)) {
+      v = i + NAME_KEYS.length;
+      name = 3;
+    } else if (c === 0x44 && startsWith(buf, i, propsEnd, NAME_DELAY)) {
+      v = i + NAME_DELAY.length;
+      name = 4;
+    }
+    if (name === 0) {
+      // Any other property (or a segment without U+0001): skip to the next one.
+      i = valueEndAt(buf, i, propsEnd) + 1;
       continue;
     }
-    const v = sep + 1;
-    let valueEnd = v;
-    while (valueEnd < propsEnd && buf[valueEnd] !== 2) valueEnd++;
-    if (sep > i && valueEnd > v) {
-      if (nameIs(buf, i, sep, NAME_TAGS)) {
-        tagsCode = javaHashOfUtf8(buf, v, valueEnd);
-        if (topic === SCHEDULE_TOPIC) tags = buf.toString('utf8', v, valueEnd);
-      } else if (nameIs(buf, i, sep, NAME_UNIQ)) {
-        keyHashes.push(javaHashOfUtf8(buf, v, valueEnd, seed) >>> 0);
-      } else if (nameIs(buf, i, sep, NAME_KEYS)) {
-        let from = v;
-        while (from <= valueEnd) {
-          let to = buf.indexOf(0x20, from);
-          if (to < 0 || to > valueEnd) to = valueEnd;
-          if (to > from) keyHashes.push(javaHashOfUtf8(buf, from, to, seed) >>> 0);
-          from = to + 1;
+    if (name === 3) {
+      // KEYS: one index key per word (split on single spaces, empty words skipped).
+      let from = v;
+      let h = seed;
+      let ascii = true;
+      let j = v;
+      for (; j < propsEnd; j++) {
+        const b = buf[j];
+        if (b === 2) break;
+        if (b === 0x20) {
+          if (j > from) keyHashes[keyCount++] = (ascii ? h : javaHashOfUtf8(buf, from, j, seed)) >>> 0;
+          from = j + 1;
+          h = seed;
+          ascii = true;
+        } else {
+          if (b >= 0x80) ascii = false;
+          h = (Math.imul(31, h) + b) | 0;
         }
-      } else if (nameIs(buf, i, sep, NAME_DELAY)) delay = buf.toString('utf8', v, valueEnd);
+      }
+      if (j > from) keyHashes[keyCount++] = (ascii ? h : javaHashOfUtf8(buf, from, j, seed)) >>> 0;
+      i = j + 1;
+      continue;
+    }
+    const valueEnd = valueEndAt(buf, v, propsEnd);
+    if (valueEnd > v) {
+      if (name === 1) {
+        tagsCode = hashRange(buf, v, valueEnd, 0);
+        if (topic === SCHEDULE_TOPIC) tags = buf.toString('utf8', v, valueEnd);
+      } else if (name === 2) keyHashes[keyCount++] = hashRange(buf, v, valueEnd, seed) >>> 0;
+      else delay = buf.toString('utf8', v, valueEnd);
     }
     i = valueEnd + 1;
   }
@@ -181,7 +235,7 @@ export function dispatchRequestAt(
   out.tagsCode = tagsCode;
   out.storeTimestamp = storeTimestamp;
   out.sysFlag = sysFlag;
-  out.keyHashes = keyHashes;
+  out.keyCount = keyCount;
   return out;
 }
 
@@ -197,6 +251,7 @@ export function emptyRequest(): DispatchRequest {
     storeTimestamp: 0,
     sysFlag: 0,
     keyHashes: [],
+    keyCount: 0,
   };
 }
 
@@ -323,6 +378,7 @@ export async function scanLog(
   const seeds = new TopicSeeds();
   const request = emptyRequest();
   const pool: DispatchRequest[] = [];
+  const scratch: RunScratch = { positions: new Float64Array(0), ranges: new Float64Array(0) };
   let from = Math.max(fromOffset, segs[0].base);
   report.fromOffset = from;
   for (let i = 0; i < segs.length; i++) {
@@ -353,6 +409,7 @@ export async function scanLog(
             pool,
             options.delayLevels,
             seeds,
+            scratch,
           );
           for (let k = 0; k < run.records; k++) onRecord(pool[k]);
           report.records += run.records;
@@ -437,6 +494,12 @@ export async function scanLog(
   return report;
 }
 
+/** Memory reused by every `verifiedRun` of a scan (one run at a time). */
+interface RunScratch {
+  positions: Float64Array;
+  ranges: Float64Array;
+}
+
 /** Shorter runs are checked on this thread: a round trip to the worker costs more. */
 const MIN_VERIFIED_RUN = 64;
 
@@ -454,40 +517,40 @@ async function verifiedRun(
   pool: DispatchRequest[],
   delayLevels: readonly number[],
   seeds: TopicSeeds,
+  scratch: RunScratch,
 ): Promise<{ records: number; end: number }> {
   const buf = reader.buf;
   if (!(buf.buffer instanceof SharedArrayBuffer)) return { records: 0, end: pos };
-  const positions: number[] = [];
+  const start = reader.start;
+  // Records of the run: position, then (body offset in the shared memory, body length, stored
+  // CRC) for the worker. Room for the smallest records the chunk can hold.
+  const most = Math.ceil((reader.end - pos) / RECORD_MIN_SIZE);
+  if (scratch.positions.length < most + 1) {
+    scratch.positions = new Float64Array(most + 1);
+    scratch.ranges = crcRanges(most);
+  }
+  const { positions, ranges } = scratch;
+  let n = 0;
   let p = pos;
   while (p + END_FILLER_SIZE <= reader.end) {
-    const check = checkRecordAt(buf, p - reader.start, buf.length, base + p, false);
+    const local = p - start;
+    const check = checkRecordAt(buf, local, buf.length, base + p, false);
     if (check.kind !== 'message') break;
-    positions.push(p);
+    const body = bodyStartAt(buf, local);
+    positions[n] = p;
+    ranges[n * 3] = buf.byteOffset + body;
+    ranges[n * 3 + 1] = int32(buf, body - 4);
+    ranges[n * 3 + 2] = int32(buf, local + POS_BODY_CRC);
+    n++;
     p += check.size;
   }
-  const n = positions.length;
   if (n < MIN_VERIFIED_RUN) return { records: 0, end: pos };
-  const ranges = new Float64Array(n * 3);
+  positions[n] = p;
+  const verdict = verifier.verify(buf.buffer, ranges, n);
   for (let i = 0; i < n; i++) {
-    const local = positions[i] - reader.start;
-    const body = bodyRange(buf, local);
-    ranges[i * 3] = buf.byteOffset + body.start;
-    ranges[i * 3 + 1] = body.length;
-    ranges[i * 3 + 2] = buf.readInt32BE(local + 8);
-  }
-  const verdict = verifier.verify(buf.buffer, ranges);
-  for (let i = 0; i < n; i++) {
-    const size = (i + 1 < n ? positions[i + 1] : p) - positions[i];
     pool[i] ??= emptyRequest();
-    dispatchRequestAt(
-      buf,
-      positions[i] - reader.start,
-      size,
-      base + positions[i],
-      delayLevels,
-      seeds,
-      pool[i],
-    );
+    const at = positions[i];
+    dispatchRequestAt(buf, at - start, positions[i + 1] - at, base + at, delayLevels, seeds, pool[i]);
   }
   const bad = await verdict;
   return bad < 0 ? { records: n, end: p } : { records: bad, end: positions[bad] };

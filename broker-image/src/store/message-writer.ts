@@ -214,6 +214,7 @@ export class MessageWriter {
     storeTimestamp: 0,
     sysFlag: 0,
     keyHashes: [],
+    keyCount: 0,
   };
   private readonly seeds = new TopicSeeds();
   readonly stats: WriterStats = { putMessages: 0, putBytes: 0, putFailures: {} };
@@ -572,8 +573,7 @@ export class MessageWriter {
   // Dispatch right after the write, through one reused request object.
   private dispatchBatch(batch: PendingPut[]): void {
     const req = this.request;
-    const hashes = req.keyHashes ?? [];
-    req.keyHashes = hashes;
+    const hashes = req.keyHashes;
     for (const p of batch) {
       const seed = this.seeds.get(p.topic);
       req.topic = p.topic;
@@ -586,7 +586,7 @@ export class MessageWriter {
         req.size = r.buf.length;
         req.tagsCode = computeTagsCode(p.topic, r.tags, r.delay, p.storeTimestamp, this.deps.delayLevels);
         req.sysFlag = r.buf[39] | (r.buf[38] << 8) | (r.buf[37] << 16) | (r.buf[36] << 24);
-        keyHashesInto(hashes, seed, r.uniqKey, r.keys);
+        req.keyCount = keyHashesInto(hashes, seed, r.uniqKey, r.keys);
         this.deps.dispatcher.dispatchRecord(req, true);
         at += r.buf.length;
       }

@@ -377,16 +377,17 @@ function int32(buf: Buffer, p: number): number {
   return (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
 }
 
-/** Position and length of the body of a structurally valid record at `pos`. */
-export function bodyRange(buf: Buffer, pos: number): { start: number; length: number } {
+/** Where the body of a structurally valid record at `pos` starts (its int32 length just before it). */
+export function bodyStartAt(buf: Buffer, pos: number): number {
   const sysFlag = int32(buf, pos + POS_SYS_FLAG);
-  const bodyLenPos =
+  return (
+    pos +
     POS_BORN_HOST +
     (sysFlag & MessageSysFlag.BORNHOST_V6 ? 20 : 8) +
     8 +
     (sysFlag & MessageSysFlag.STOREHOST_V6 ? 20 : 8) +
-    12;
-  return { start: pos + bodyLenPos + 4, length: int32(buf, pos + bodyLenPos) };
+    16
+  );
 }
 
 /**
