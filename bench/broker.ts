@@ -14,6 +14,7 @@
 //   BENCH_CONCURRENCY=32   BENCH_PRODUCE_MS=10000   BENCH_WARMUP_MS=2000   BENCH_LOOPBACK_MS=5000
 //   BENCH_E2E_RATE=10000   BENCH_E2E_MS=10000   BENCH_DATA_DIR=<parent of the broker data dirs>
 //   BENCH_CPU_PROF=<dir>   profile the broker children (node --cpu-prof) and print top self times
+//   BENCH_BROKER_NODE_ARGS="--trace-gc …"   extra node options for the broker children
 
 import { mkdir, mkdtemp, readFile, statfs } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -71,6 +72,7 @@ const settings = {
   e2eMs: envInt('BENCH_E2E_MS', 10_000),
   dataParent: process.env.BENCH_DATA_DIR || tmpdir(),
   cpuProfDir: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
+  brokerNodeArgs: (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
 };
 
 const QUEUES = 8;
@@ -228,7 +230,7 @@ interface BrokerRun {
 async function startBroker(flush: 'ASYNC_FLUSH' | 'SYNC_FLUSH'): Promise<BrokerRun> {
   await mkdir(settings.dataParent, { recursive: true });
   const dataDir = await mkdtemp(join(settings.dataParent, 'bolide-bench-'));
-  const nodeArgs: string[] = [];
+  const nodeArgs = settings.brokerNodeArgs.slice();
   if (settings.cpuProfDir) {
     await mkdir(settings.cpuProfDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`);

@@ -168,6 +168,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       60_000,
     );
     child.stdout!.on('data', (chunk: Buffer) => {
+      if (options.log ?? process.env.BOLIDE_TEST_LOG !== undefined) process.stderr.write(chunk);
       out += chunk.toString();
       const line = out.split('\n').find((l) => l.startsWith('bolide standalone ready'));
       if (line) {
