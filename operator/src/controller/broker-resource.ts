@@ -65,7 +65,7 @@ export interface BrokerResourceKind<T extends BrokerResource, P = undefined> {
    * After the status write of a pass that reached the masters: events about the plan, and how soon to
    * look again (default: the resync interval).
    */
-  afterDeclare?(obj: T, plan: P, events: Events): Promise<{ requeueAfterMs?: number }>;
+  afterDeclare?(obj: T, plan: P, sync: SyncStatus, events: Events): Promise<{ requeueAfterMs?: number }>;
 }
 
 export interface BrokerResourceDeps<T extends BrokerResource> {
@@ -255,7 +255,7 @@ export function createBrokerResourceReconciler<T extends BrokerResource, P = und
     const next = sync(obj, outcomes);
     await recordTransitions(obj, next);
     await writeStatus(obj, next, plan);
-    const after = kind.afterDeclare ? await kind.afterDeclare(obj, plan, deps.events) : {};
+    const after = kind.afterDeclare ? await kind.afterDeclare(obj, plan, next, deps.events) : {};
     const failed = failedOnly(outcomes);
     if (failed.length > 0) {
       throw new BrokersNotSyncedError(

@@ -4,7 +4,7 @@ import { findCondition } from '../status/index.js';
 import { BrokersNotSyncedError } from './broker-resource.js';
 import { createConsumerGroupReconciler } from './consumer-group-controller.js';
 import { parseEndpointOverrides } from './endpoints.js';
-import type { KubeObjectLike } from './ports.js';
+import { BrokerCallError, type KubeObjectLike } from './ports.js';
 import {
   FakeAdmin,
   FakeCache,
@@ -332,6 +332,30 @@ describe('Topic queue shrink', () => {
     t.admin.down.clear();
     await t.reconcile('shop/payments');
     expect([counts(A), counts(B)]).toEqual(['4r/4w', '4r/4w']);
+  });
+
+  it('a master that refuses the read-queue change keeps the shrink pending; the next pass finishes it', async () => {
+    lower(4);
+    await t.reconcile('shop/payments');
+    t.tick(30_000);
+    // Observation works, but B refuses UPDATE_AND_CREATE_TOPIC this pass.
+    const original = t.admin.createOrUpdateTopic.bind(t.admin);
+    t.admin.createOrUpdateTopic = async (broker, config) => {
+      if (broker.address === B) throw new BrokerCallError('refused: code 1', false);
+      return original(broker, config);
+    };
+    await expect(t.reconcile('shop/payments')).rejects.toBeInstanceOf(BrokersNotSyncedError);
+    expect([counts(A), counts(B)]).toEqual(['4r/4w', '8r/4w']);
+    expect(t.get().status?.queueShrink).toMatchObject({ fromQueues: 8, toQueues: 4 });
+    expect(shrinkCondition()).toMatchObject({ status: 'True', reason: 'BrokersUnobserved' });
+    expect(t.events.recorded.map((e) => e.reason)).not.toContain('QueueShrinkCompleted');
+
+    t.admin.createOrUpdateTopic = original;
+    t.tick(1_000);
+    await t.reconcile('shop/payments');
+    expect([counts(A), counts(B)]).toEqual(['4r/4w', '4r/4w']);
+    expect(shrinkCondition()).toMatchObject({ status: 'False', reason: 'Completed' });
+    expect(t.events.recorded.at(-1)).toMatchObject({ reason: 'QueueShrinkCompleted' });
   });
 
   it('growth needs no look at the brokers and sets both counts at once', async () => {

@@ -15,6 +15,7 @@ import {
   needsQueueObservation,
   planTopicQueues,
   type QueuePlan,
+  settleQueuePlan,
   topicConfig,
 } from '../desired/index.js';
 import { type SyncStatus, topicQueueConditions } from '../status/index.js';
@@ -27,6 +28,12 @@ import { BrokerCallError, type Reconcile } from './ports.js';
 import { errorMessage, rfc3339 } from './status-diff.js';
 
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_TOPIC_NAMES);
+
+/** The pass's plan once the declare outcomes are known. */
+function settled(topic: Topic, pass: TopicPass, sync: SyncStatus): QueuePlan {
+  const failed = sync.brokers.filter((b) => b.state === 'Failed').map((b) => b.brokerName);
+  return settleQueuePlan(pass.queues, topic.status?.queueShrink ?? undefined, failed);
+}
 
 export interface QueueShrinkOptions {
   /**
@@ -128,8 +135,9 @@ export function createTopicKind(options: QueueShrinkOptions = {}): BrokerResourc
           writeQueues: counts?.writeQueues ?? queues,
         };
       });
-      const conditions = pass
-        ? topicQueueConditions(sync.conditions, pass.queues, topic.metadata.generation, rfc3339(now))
+      const plan = pass ? settled(topic, pass, sync) : undefined;
+      const conditions = plan
+        ? topicQueueConditions(sync.conditions, plan, topic.metadata.generation, rfc3339(now))
         : sync.conditions;
       const status: Omit<TopicStatus, 'queueShrink'> & {
         queueShrink?: TopicStatus['queueShrink'] | null;
@@ -139,14 +147,14 @@ export function createTopicKind(options: QueueShrinkOptions = {}): BrokerResourc
         effectiveQueues: queues,
         brokers,
       };
-      if (pass?.queues.shrink) status.queueShrink = pass.queues.shrink;
+      if (plan?.shrink) status.queueShrink = plan.shrink;
       // Merge patch: null removes the record; only sent when there is one to remove.
-      else if (pass && topic.status?.queueShrink) status.queueShrink = null;
+      else if (plan && topic.status?.queueShrink) status.queueShrink = null;
       if (sync.observedGeneration !== undefined) status.observedGeneration = sync.observedGeneration;
       return status;
     },
-    afterDeclare: async (topic, pass, events) => {
-      const plan = pass.queues;
+    afterDeclare: async (topic, pass, sync, events) => {
+      const plan = settled(topic, pass, sync);
       const name = defaultTopic(topic).spec.topicName;
       if (plan.transition === 'started') {
         await events.record(topic, 'Normal', 'QueueShrinkStarted', `topic ${name}: ${plan.summary}`);

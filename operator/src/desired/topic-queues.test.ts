@@ -7,6 +7,7 @@ import {
   type QueueConsumeProgress,
   type QueuePlanInput,
   queueRange,
+  settleQueuePlan,
 } from './topic-queues.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -289,6 +290,36 @@ describe('needsQueueObservation', () => {
         4,
       ),
     ).toBe(true);
+  });
+});
+
+describe('settleQueuePlan', () => {
+  const recorded = { fromQueues: 8, toQueues: 4, writeLoweredTime: '2026-03-01T10:00:00Z' };
+  const completed = plan({
+    target: 4,
+    recorded,
+    now: T0 + GRACE,
+    observed: observed(present(8, 4, rows('g', 8))),
+  });
+
+  it('a completion that every master took stands', () => {
+    expect(completed.transition).toBe('completed');
+    expect(settleQueuePlan(completed, recorded, [])).toBe(completed);
+  });
+
+  it('a completion refused by a master stays pending under the old record', () => {
+    const p = settleQueuePlan(completed, recorded, ['broker-b']);
+    expect(p.transition).toBe('pending');
+    expect(p.shrink).toEqual(recorded);
+    expect(p.wait).toEqual({
+      reason: 'BrokersUnobserved',
+      message: 'read queues could not be lowered from 8 to 4 on broker-b; retrying',
+    });
+  });
+
+  it('other transitions are left alone', () => {
+    const started = plan({ target: 4, observed: observed(present(8, 8)) });
+    expect(settleQueuePlan(started, undefined, ['broker-a'])).toBe(started);
   });
 });
 

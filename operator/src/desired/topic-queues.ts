@@ -249,3 +249,25 @@ export function planTopicQueues(input: QueuePlanInput): QueuePlan {
     graceEndsAt,
   };
 }
+
+/**
+ * The plan as it stands after declaring: a completion whose read-queue change failed on some master
+ * stays pending under the old record, so the next pass lowers the read queues there (no new grace).
+ */
+export function settleQueuePlan(
+  plan: QueuePlan,
+  recorded: TopicQueueShrink | undefined,
+  failedMasters: readonly string[],
+): QueuePlan {
+  if (plan.transition !== 'completed' || failedMasters.length === 0 || !recorded) return plan;
+  return {
+    ...plan,
+    transition: 'pending',
+    shrink: recorded,
+    wait: {
+      reason: 'BrokersUnobserved',
+      message: `read queues could not be lowered from ${recorded.fromQueues} to ${plan.target} on ${failedMasters.join(', ')}; retrying`,
+    },
+    summary: `lowering read queues from ${recorded.fromQueues} to ${plan.target}`,
+  };
+}
