@@ -31,6 +31,7 @@ describe('parseOperatorOptions', () => {
       POD_NAMESPACE: 'ops',
       POD_NAME: 'op-7',
       BOLIDE_BROKER_IMAGE: 'r/b:1',
+      BOLIDE_QUEUE_SHRINK_GRACE_SECONDS: '7',
       BOLIDE_ENDPOINT_OVERRIDES: '{"mq/c": {"masters": [{"brokerName": "b", "address": "10.0.0.1:10911"}]}}',
     };
     const fromEnv = parseOperatorOptions([], env);
@@ -40,6 +41,7 @@ describe('parseOperatorOptions', () => {
       leaderElection: false,
       leaseNamespace: 'ops',
       defaultImage: 'r/b:1',
+      queueShrinkGraceMs: 7000,
     });
     expect(fromEnv.identity.startsWith('op-7_')).toBe(true);
     expect(fromEnv.endpointOverrides.get('mq/c')?.masters).toEqual([

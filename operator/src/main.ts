@@ -76,7 +76,8 @@ export const USAGE = `Usage: bolide-operator [options]
   --admin-timeout-ms N      timeout of one broker admin call (default 3000)
   --queue-shrink-grace-seconds N
                             after lowering a topic's write queues, wait this long for clients to
-                            refresh their routes before the read queues may follow (default 45)
+                            refresh their routes before the read queues may follow (default 45;
+                            env BOLIDE_QUEUE_SHRINK_GRACE_SECONDS)
   --endpoint-overrides JSON dev/test seam: '{"ns/cluster": {"nameServers": [...], "masters":
                             [{"brokerName": "b", "address": "host:port"}]}}', or @file
                             (env BOLIDE_ENDPOINT_OVERRIDES); admin calls for that cluster go there
@@ -209,7 +210,12 @@ export function parseOperatorOptions(
     resyncMs: intOption(values['resync-seconds'], '--resync-seconds', 300, 1) * 1000,
     adminTimeoutMs: intOption(values['admin-timeout-ms'], '--admin-timeout-ms', 3000, 1),
     queueShrinkGraceMs:
-      intOption(values['queue-shrink-grace-seconds'], '--queue-shrink-grace-seconds', 45, 0) * 1000,
+      intOption(
+        values['queue-shrink-grace-seconds'] ?? env.BOLIDE_QUEUE_SHRINK_GRACE_SECONDS,
+        '--queue-shrink-grace-seconds',
+        45,
+        0,
+      ) * 1000,
     endpointOverrides: parseEndpointOverrides(
       overridesText(values['endpoint-overrides'] ?? env.BOLIDE_ENDPOINT_OVERRIDES),
     ),

@@ -242,6 +242,7 @@ describe('helm/bolide chart', () => {
     expect(env.BOLIDE_LEADER_ELECT).toBe('true');
     expect(env.BOLIDE_LEASE_NAME).toBe('bolide-leader');
     expect(env.BOLIDE_LOG_LEVEL).toBe('info');
+    expect(env.BOLIDE_QUEUE_SHRINK_GRACE_SECONDS).toBe('45');
   });
 
   it('grants exactly the rules of operator/src/kube/rbac.ts: cluster-wide, except leases in the release namespace', () => {
