@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   decodeRecord,
+  encodeProperties,
   type FileMessageStore,
   MessageSysFlag,
   parseOffsetMessageId,
@@ -203,6 +204,55 @@ describe('FileMessageStore', () => {
     const after = await store.putMessage(message(300));
     expect(after.status).toBe('PUT_OK');
     expect(store.stats().syncFlushTimeouts).toBe(5);
+  });
+
+  it('stores properties exactly as the Java encoding (unicode, long values, nulls skipped, batches)', async () => {
+    const { store } = await fresh();
+    const props = (i: number) =>
+      new Map<string, string>([
+        ['UNIQ_KEY', `UNIQ${i}`],
+        ['KEYS', i === 1 ? 'clé ключ 键' : `plain-${i} other`],
+        ['TAGS', i === 2 ? 'x'.repeat(200) : 'TagA'],
+        ['SKIPPED', null as unknown as string],
+        ['名前', `값-${'v'.repeat(i * 40)}`],
+      ]);
+    const single = await store.putMessage(message(0, { properties: props(1) }));
+    const batch = await store.putMessages([0, 2, 3].map((i) => message(i, { properties: props(i) })));
+    expect([single.status, batch.status]).toEqual(['PUT_OK', 'PUT_OK']);
+    const records = await readQueue(store, 'TopicTest', 0);
+    const expected = [1, 0, 2, 3].map((i) => encodeProperties(props(i)));
+    expect(records.map((r) => r.propertiesString)).toEqual(expected);
+    expect(await store.queryMessage('TopicTest', 'ключ', 4, 0, Date.now() + 1000)).toHaveLength(1);
+  });
+
+  it('lets timers and I/O run while appenders that were just answered keep appending', async () => {
+    // One segment for the whole test: a segment roll waits for the file system, which hides the bug.
+    const { store } = await fresh({
+      flushDiskType: 'ASYNC_FLUSH',
+      mappedFileSizeCommitLog: 256 * 1024 * 1024,
+    });
+    // Each appender appends again as soon as it is answered (in a microtask). Once appends are
+    // flowing, a timer asks them to stop. If the writer kept writing what arrives meanwhile
+    // without yielding to the event loop, the timer would never fire: the cap fails the test.
+    const cap = 200_000;
+    let stop = false;
+    let armed = false;
+    let appended = 0;
+    const appender = async () => {
+      while (!stop && appended < cap) {
+        const r = await store.putMessage(message(appended++));
+        expect(r.status).toBe('PUT_OK');
+        if (appended >= 2000 && !armed) {
+          armed = true;
+          setTimeout(() => {
+            stop = true;
+          }, 0);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, appender));
+    expect(stop).toBe(true);
+    expect(appended).toBeLessThan(cap);
   });
 
   it('refuses bad messages with a status and a reason', async () => {

@@ -475,15 +475,21 @@ export class MessageWriter {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.queue.length > 0) {
+      // Only what was queued when the run started: appends are written synchronously, so those
+      // that arrive meanwhile (answered callers appending again, all in microtasks) would keep
+      // this loop going forever and starve timers and I/O callbacks (flushes, consume-queue and
+      // index writes, checkpoints, sockets). They wait for the next turn of the event loop.
+      let left = this.queue.length;
+      while (left > 0) {
         let take = 0;
         let bytes = 0;
-        while (take < this.queue.length && (take === 0 || bytes + this.queue[take].size <= MAX_BATCH_BYTES)) {
+        while (take < left && (take === 0 || bytes + this.queue[take].size <= MAX_BATCH_BYTES)) {
           bytes += this.queue[take].size;
           take++;
         }
         const batch = take === this.queue.length ? this.queue : this.queue.slice(0, take);
         this.queue = take === this.queue.length ? [] : this.queue.slice(take);
+        left -= take;
         await this.writeBatch(batch);
         this.queuedBytes -= bytes;
       }
@@ -493,8 +499,9 @@ export class MessageWriter {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const w of waiters) w();
-      } else {
-        void this.run();
+      } else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.startRun);
       }
     }
   }
