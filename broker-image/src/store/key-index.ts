@@ -94,14 +94,19 @@ const RADIX = 1 << RADIX_BITS;
 /**
  * `keys` sorted ascending, and the index in `keys` of each sorted entry; stable. LSD radix sort in
  * three 11-bit passes that carry (key, index) pairs, so every pass reads sequentially and writes
- * to few (2048) places at a time.
+ * to few (2048) places at a time. `scratch` (four arrays of at least `keys.length`) is reused
+ * memory; the results are views into it.
  */
-export function radixSort(keys: Uint32Array): { sorted: Uint32Array; order: Uint32Array } {
+export function radixSort(
+  keys: Uint32Array,
+  scratch: Uint32Array[] = Array.from({ length: 4 }, () => new Uint32Array(keys.length)),
+): { sorted: Uint32Array; order: Uint32Array } {
   const n = keys.length;
-  let k0 = new Uint32Array(keys);
-  let i0 = new Uint32Array(n);
-  let k1 = new Uint32Array(n);
-  let i1 = new Uint32Array(n);
+  let k0 = scratch[0].subarray(0, n);
+  let i0 = scratch[1].subarray(0, n);
+  let k1 = scratch[2].subarray(0, n);
+  let i1 = scratch[3].subarray(0, n);
+  k0.set(keys);
   for (let i = 0; i < n; i++) i0[i] = i;
   // Histograms of all three digits in one pass, then starting positions per digit value.
   const starts = new Uint32Array(RADIX * 3);
@@ -295,6 +300,10 @@ export class KeyIndex {
 
   // Written buffers are reused (their typed arrays are large).
   private spare: EntryBuffer[] = [];
+  // Memory for sorting and encoding runs, reused (runs are written one at a time, on sealChain):
+  // fresh memory per run would pile up as garbage the collector is slow to return.
+  private sortScratch: Uint32Array[] | undefined;
+  private runBytes: Buffer | undefined;
 
   private freshBuffer(coveredStart: number): EntryBuffer {
     const reused = this.spare.pop();
@@ -372,9 +381,17 @@ export class KeyIndex {
     const count = hashes.length;
     // Sorted by hash; the sort is stable and entries were added in physical order, so equal
     // hashes stay ordered by offset.
-    const { sorted, order } = radixSort(hashes);
+    this.sortScratch ??= Array.from({ length: 4 }, () => new Uint32Array(this.opts.capacity));
+    const { sorted, order } = radixSort(hashes, this.sortScratch);
     const fenceLen = Math.ceil(count / FENCE_STRIDE);
-    const buf = Buffer.alloc(HEADER_SIZE + count * ENTRY_SIZE + fenceLen * 4 + 4);
+    const size = HEADER_SIZE + count * ENTRY_SIZE + fenceLen * 4 + 4;
+    if (!this.runBytes || this.runBytes.length < size) {
+      const most =
+        HEADER_SIZE + this.opts.capacity * ENTRY_SIZE + Math.ceil(this.opts.capacity / FENCE_STRIDE) * 4 + 4;
+      this.runBytes = Buffer.alloc(Math.max(size, most));
+    }
+    // Every byte of [0, size) is written below.
+    const buf = this.runBytes.subarray(0, size);
     let minTime = Number.MAX_SAFE_INTEGER;
     let maxTime = 0;
     let minPhy = Number.MAX_SAFE_INTEGER;
