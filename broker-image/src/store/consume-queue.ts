@@ -18,6 +18,7 @@ import {
   isNotFound,
   openFile,
   readAt,
+  readAtSync,
   SharedFd,
   writeAt,
 } from './file-io.js';
@@ -50,6 +51,8 @@ export class ConsumeQueue {
   private pending = Buffer.allocUnsafe(64 * CQ_ENTRY_SIZE);
   private pendingCount = 0;
   private writing: Promise<void> | undefined;
+  /** Settled after each write of the running write loop (for `sync`, which needs no more than that). */
+  private progress: { promise: Promise<void>; resolve: () => void } | undefined;
   private writeScheduled = false;
   private unsynced = false;
   private closed = false;
@@ -242,7 +245,22 @@ export class ConsumeQueue {
       this.pending.copyWithin(0, n * CQ_ENTRY_SIZE, this.pendingCount * CQ_ENTRY_SIZE);
       this.pendingCount -= n;
       this.unsynced = true;
+      const progress = this.progress;
+      this.progress = undefined;
+      progress?.resolve();
     }
+  }
+
+  /** Settles after the next write of the running write loop. */
+  private nextWrite(): Promise<void> {
+    if (!this.progress) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.progress = { promise, resolve };
+    }
+    return this.progress.promise;
   }
 
   private async openTail(base: number): Promise<void> {
@@ -294,8 +312,10 @@ export class ConsumeQueue {
     const pos = (from - base) * CQ_ENTRY_SIZE;
     let n: number | undefined;
     try {
+      // The tail file was just written, so it is in the page cache: read it in place (see
+      // CommitLog's hot reads); older files may need the disk and are read asynchronously.
       if (base === this.tailBase && this.tail) {
-        n = await this.tail.use((fd) => readAt(fd, buf, 0, len, pos));
+        n = this.tail.useSync((fd) => readAtSync(fd, buf, 0, len, pos));
       }
       if (n === undefined) {
         const fd = await openFile(this.filePath(base), 'r');
@@ -397,7 +417,8 @@ export class ConsumeQueue {
   async sync(): Promise<number> {
     const target = this.maxOffset;
     while (this.fileEnd < target && !this.closed) {
-      if (this.writing) await this.writing;
+      // Not the end of the write loop: under steady appends it keeps going with newer entries.
+      if (this.writing) await Promise.race([this.writing, this.nextWrite()]);
       else if (this.pendingCount > 0) this.startWriting();
       else break;
       if (!this.writing && this.retryTimer) break;
