@@ -255,6 +255,33 @@ describe('FileMessageStore', () => {
     expect(appended).toBeLessThan(cap);
   });
 
+  it('completes a checkpoint while appenders keep appending', async () => {
+    const { store } = await fresh({
+      flushDiskType: 'ASYNC_FLUSH',
+      mappedFileSizeCommitLog: 256 * 1024 * 1024,
+      mappedFileSizeConsumeQueue: 20 * 300_000,
+    });
+    // The checkpoint makes consume queues durable up to where they are when it starts; with
+    // appends never pausing, it must not wait for the queues to have nothing left to write.
+    const cap = 300_000;
+    let stop = false;
+    let checkpoint: Promise<void> | undefined;
+    let appended = 0;
+    const appender = async () => {
+      while (!stop && appended < cap) {
+        await store.putMessage(message(appended++));
+        if (appended >= 2000 && !checkpoint) {
+          checkpoint = store.runCheckpoint().then(() => {
+            stop = true;
+          });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, appender));
+    expect(stop).toBe(true);
+    expect(appended).toBeLessThan(cap);
+  });
+
   it('refuses bad messages with a status and a reason', async () => {
     const { store } = await fresh();
     expect((await store.putMessage(message(0, { topic: '' }))).status).toBe('MESSAGE_ILLEGAL');

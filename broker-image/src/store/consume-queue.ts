@@ -21,6 +21,7 @@ import {
   readAtSync,
   SharedFd,
   writeAt,
+  writevAtSync,
 } from './file-io.js';
 import { readLong, writeLong } from './record-codec.js';
 
@@ -236,8 +237,9 @@ export class ConsumeQueue {
       const n = Math.min(this.pendingCount, base + this.entriesPerFile - start);
       const chunk = this.pending.subarray(0, n * CQ_ENTRY_SIZE);
       const tail = this.tail!;
-      const wrote = await tail.use(async (fd) => {
-        await writeAt(fd, chunk, (start - base) * CQ_ENTRY_SIZE);
+      // A copy into the page cache, like the CommitLog's appends (no thread-pool hop).
+      const wrote = tail.useSync((fd) => {
+        writevAtSync(fd, [chunk], (start - base) * CQ_ENTRY_SIZE);
         return true;
       });
       if (!wrote) return;
