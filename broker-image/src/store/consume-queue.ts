@@ -20,7 +20,6 @@ import {
   readAt,
   readAtSync,
   SharedFd,
-  writeAt,
   writevAtSync,
 } from './file-io.js';
 import { readLong, writeLong } from './record-codec.js';
