@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createOffsetMessageId } from '../message/index.js';
+import { createOffsetMessageId, decodeProperties as decodePropertyMap } from '../message/index.js';
 import { decodeMessage, decodeMessages, decodeOffsetMsgId } from './message-decoder.js';
 import { decodeProperties, encodeProperties } from './properties-codec.js';
 
@@ -116,6 +116,21 @@ describe('decodeMessage', () => {
     expect(m2.queueOffset).toBe(8);
     expect(m2.storeHost).toBe('[::1]:10911');
     expect(m2.offsetMsgId).toHaveLength(56);
+    expect(decodeOffsetMsgId(m2.offsetMsgId)).toEqual({ address: '[::1]:10911', physicalOffset: 200n });
+    expect(m1.offsetMsgId).toBe(createOffsetMessageId({ address: '127.0.0.1', port: 10911 }, 100n));
+  });
+
+  it('refuses 64-bit fields beyond 2^53 and reads negative ones', () => {
+    const big = buildRecord({ physicalOffset: 2n ** 53n });
+    expect(() => decodeMessages(big)).toThrow(/physicalOffset 9007199254740992 is beyond 2\^53/);
+    const [max] = decodeMessages(
+      buildRecord({ physicalOffset: 2n ** 53n - 1n, queueOffset: 2n ** 40n + 5n }),
+    );
+    expect(max.commitLogOffset).toBe(2 ** 53 - 1);
+    expect(max.queueOffset).toBe(2 ** 40 + 5);
+    const negative = buildRecord({});
+    negative.writeBigInt64BE(-(2n ** 53n) + 1n, 8 + 12);
+    expect(decodeMessages(negative)[0].queueOffset).toBe(-(2 ** 53) + 1);
   });
 
   it('inflates zlib bodies per sysFlag (bit 0 alone, or with type bits 0x300)', () => {
@@ -171,5 +186,26 @@ describe('properties codec', () => {
     expect(decodeProperties('TAGS\u0001A\u0002KEYS\u0001k\u0002')).toEqual({ TAGS: 'A', KEYS: 'k' });
     expect(decodeProperties('\u0002x\u0002\u0001ab\u0002ab\u0001\u0002a\u0001b')).toEqual({ a: 'b' });
     expect(() => encodeProperties({ A: 'x\u0002y' })).toThrow(/contains U\+0001 or U\+0002/);
+  });
+
+  it('decodes exactly like the Map decoder of ../message, on random separator soup', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const alphabet = ['a', 'b', 'K', '\u0001', '\u0002', '\u0001', '\u0002', 'é'];
+    for (let i = 0; i < 3000; i++) {
+      let text = '';
+      for (let j = rand() % 24; j > 0; j--) text += alphabet[rand() % alphabet.length];
+      expect(Object.entries(decodeProperties(text))).toEqual([...decodePropertyMap(text)]);
+    }
+  });
+
+  it('keeps a property named __proto__ as an own property', () => {
+    const props = decodeProperties('__proto__\u0001x\u0002TAGS\u0001A');
+    expect(Object.getPrototypeOf(props)).toBe(Object.prototype);
+    expect(Object.keys(props)).toEqual(['__proto__', 'TAGS']);
+    expect(Object.getOwnPropertyDescriptor(props, '__proto__')?.value).toBe('x');
   });
 });

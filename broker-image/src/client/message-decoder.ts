@@ -2,7 +2,7 @@
 // what the Java client does next: decompress per sysFlag and pick the msgId (§4.5, §5).
 
 import { inflateSync } from 'node:zlib';
-import { createOffsetMessageId, formatHost, parseOffsetMessageId, readHost } from '../message/index.js';
+import { formatHost, parseOffsetMessageId, readHost } from '../message/index.js';
 import type { MessageExt } from './message.js';
 import { decodeProperties } from './properties-codec.js';
 
@@ -30,11 +30,21 @@ export class MessageDecodeError extends Error {
   }
 }
 
-function toSafeNumber(value: bigint, field: string, position: number): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw new MessageDecodeError(`record ${field} ${value} is beyond 2^53`, position);
+/** The signed 64-bit big-endian integer at `pos` as a number; throws beyond ±2^53. */
+function readSafeLong(buf: Buffer, pos: number, field: string, position: number): number {
+  const hi = buf.readInt32BE(pos);
+  const lo = buf.readUInt32BE(pos + 4);
+  // |value| < 2^53 ⇔ the high word lies in [-2^21, 2^21) (the top 11 bits are sign copies).
+  if (hi >= 0x200000 || hi < -0x200000) {
+    throw new MessageDecodeError(`record ${field} ${buf.readBigInt64BE(pos)} is beyond 2^53`, position);
   }
-  return Number(value);
+  return hi * 4294967296 + lo;
+}
+
+/** "ip:port" of the host stored at `pos` (IPv6 in brackets), as formatHost(readHost(…)) gives. */
+function hostText(buf: Buffer, pos: number, ipv6: boolean): string {
+  if (!ipv6) return `${buf[pos]}.${buf[pos + 1]}.${buf[pos + 2]}.${buf[pos + 3]}:${buf.readInt32BE(pos + 4)}`;
+  return formatHost(readHost(buf, pos, true));
 }
 
 /** Decoded form of an offset message id (protocol.md §5.1): "ip:port" and the physical offset. */
@@ -76,24 +86,23 @@ export function decodeMessage(buf: Buffer, position = 0): { message: MessageExt;
     const bodyCRC = rec.readInt32BE(at);
     const queueId = rec.readInt32BE(at + 4);
     const flag = rec.readInt32BE(at + 8);
-    const queueOffset = toSafeNumber(rec.readBigInt64BE(at + 12), 'queueOffset', start);
-    const physicalOffset = rec.readBigInt64BE(at + 20);
+    const queueOffset = readSafeLong(rec, at + 12, 'queueOffset', start);
+    const physicalOffsetPos = at + 20;
+    const physicalOffset = readSafeLong(rec, physicalOffsetPos, 'physicalOffset', start);
     const sysFlag = rec.readInt32BE(at + 28);
-    const bornTimestamp = toSafeNumber(rec.readBigInt64BE(at + 32), 'bornTimestamp', start);
+    const bornTimestamp = readSafeLong(rec, at + 32, 'bornTimestamp', start);
     at += 40;
     const bornV6 = (sysFlag & MessageSysFlag.BORN_HOST_V6) !== 0;
-    const born = readHost(rec, at, bornV6);
+    const bornHost = hostText(rec, at, bornV6);
     at += bornV6 ? 20 : 8;
-    const storeTimestamp = toSafeNumber(rec.readBigInt64BE(at), 'storeTimestamp', start);
+    const storeTimestamp = readSafeLong(rec, at, 'storeTimestamp', start);
     const storeV6 = (sysFlag & MessageSysFlag.STORE_HOST_V6) !== 0;
-    const store = readHost(rec, at + 8, storeV6);
-    at += 8 + (storeV6 ? 20 : 8);
+    const storeHostPos = at + 8;
+    const storeHostLength = storeV6 ? 20 : 8;
+    const storeHost = hostText(rec, storeHostPos, storeV6);
+    at += 8 + storeHostLength;
     const reconsumeTimes = rec.readInt32BE(at);
-    const preparedTransactionOffset = toSafeNumber(
-      rec.readBigInt64BE(at + 4),
-      'preparedTransactionOffset',
-      start,
-    );
+    const preparedTransactionOffset = readSafeLong(rec, at + 4, 'preparedTransactionOffset', start);
     const bodyLength = rec.readInt32BE(at + 12);
     at += 16;
     if (bodyLength < 0 || at + bodyLength > rec.length) throw new RangeError(`body length ${bodyLength}`);
@@ -105,7 +114,12 @@ export function decodeMessage(buf: Buffer, position = 0): { message: MessageExt;
     const propertiesLength = rec.readUInt16BE(at);
     if (at + 2 + propertiesLength > rec.length) throw new RangeError(`properties length ${propertiesLength}`);
     const properties = decodeProperties(rec.toString('utf8', at + 2, at + 2 + propertiesLength));
-    const offsetMsgId = createOffsetMessageId(store, physicalOffset);
+    // The offset message id is the stored host bytes then the physical offset, in hex (§5.1):
+    // both lie in the record as they are.
+    const offsetMsgId = (
+      rec.toString('hex', storeHostPos, storeHostPos + storeHostLength) +
+      rec.toString('hex', physicalOffsetPos, physicalOffsetPos + 8)
+    ).toUpperCase();
     const message: MessageExt = {
       topic,
       body: Buffer.from(decompress(rawBody, sysFlag, start)),
@@ -117,13 +131,13 @@ export function decodeMessage(buf: Buffer, position = 0): { message: MessageExt;
       offsetMsgId,
       queueId,
       queueOffset,
-      commitLogOffset: toSafeNumber(physicalOffset, 'physicalOffset', start),
+      commitLogOffset: physicalOffset,
       sysFlag,
       bodyCRC,
       bornTimestamp,
-      bornHost: formatHost(born),
+      bornHost,
       storeTimestamp,
-      storeHost: formatHost(store),
+      storeHost,
       reconsumeTimes,
       preparedTransactionOffset,
       brokerName: '',
