@@ -1,15 +1,27 @@
 // The message properties string (protocol.md §4.3) in the client's shape: plain records, which is
 // what applications see on a message. The format itself lives in ../message.
 
-import { checkProperties, encodeProperties as encodePropertyMap } from '../message/index.js';
+import { checkProperties } from '../message/index.js';
+
+function hasSeparator(text: string): boolean {
+  return text.indexOf('\u0001') >= 0 || text.indexOf('\u0002') >= 0;
+}
 
 /** Encodes in insertion order, skipping undefined values. Throws if a name or value holds a separator. */
 export function encodeProperties(properties: Record<string, string | undefined>): string {
-  const defined = new Map<string, string>();
-  for (const [name, value] of Object.entries(properties)) if (value !== undefined) defined.set(name, value);
-  const problem = checkProperties(defined);
-  if (problem) throw new Error(`message ${problem}`);
-  return encodePropertyMap(defined);
+  // One pass (it runs once per message); the rules and errors are those of checkProperties.
+  let out = '';
+  for (const name in properties) {
+    if (!Object.hasOwn(properties, name)) continue;
+    const value = properties[name];
+    if (value === undefined || value === null) continue;
+    if (name === '' || hasSeparator(name) || hasSeparator(String(value))) {
+      throw new Error(`message ${checkProperties(new Map([[name, value]]))}`);
+    }
+    if (out !== '') out += '\u0002';
+    out += `${name}\u0001${value}`;
+  }
+  return out;
 }
 
 /**
