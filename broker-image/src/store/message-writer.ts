@@ -144,8 +144,27 @@ export function checkTopic(topic: unknown): string | undefined {
   return undefined;
 }
 
-function hasSeparator(text: string): boolean {
-  return text.indexOf('\u0001') >= 0 || text.indexOf('\u0002') >= 0;
+/** UTF-8 length of `text`, or -1 when it contains U+0001 or U+0002 (one pass for ASCII text). */
+function propertyTextLength(text: string): number {
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 1 || c === 2) return -1;
+    if (c >= 0x80) ascii = false;
+  }
+  return ascii ? text.length : Buffer.byteLength(text, 'utf8');
+}
+
+/** Short ASCII strings are copied byte by byte: cheaper than a call into the native encoder. */
+const SHORT_TEXT = 64;
+
+/** Writes `text` at `pos` (`ascii`: every char below U+0080); returns the position after it. */
+function writeText(buf: Buffer, text: string, pos: number, ascii: boolean): number {
+  if (!ascii) return pos + buf.write(text, pos, 'utf8');
+  const n = text.length;
+  if (n > SHORT_TEXT) return pos + buf.write(text, pos, n, 'latin1');
+  for (let i = 0; i < n; i++) buf[pos + i] = text.charCodeAt(i);
+  return pos + n;
 }
 
 type Refused = { status: PutStatus; remark: string };
@@ -193,8 +212,15 @@ export class MessageWriter {
   // Encoded hosts by address then port: producers are few, so this saves parsing every message.
   private readonly hosts = new Map<string, Map<number, EncodedHost>>();
   private hostCount = 0;
-  // Results of `scanProperties` for the message being prepared (preparing is synchronous).
-  private propsText = '';
+  // Results of `scanProperties` for the message being prepared (preparing is synchronous): the
+  // names and values to encode, their encoded length, and what dispatch needs.
+  private readonly propNames: string[] = [];
+  private readonly propValues: string[] = [];
+  private propCount = 0;
+  private propsLength = 0;
+  private propsAscii = true;
+  private lastTopic: string | undefined;
+  private lastTopicLength = 0;
   private propTags: string | undefined;
   private propKeys: string | undefined;
   private propUniqKey: string | undefined;
@@ -297,30 +323,51 @@ export class MessageWriter {
   }
 
   /**
-   * One pass over the properties: encodes them (name U+0001 value, joined by U+0002, null values
-   * skipped), rejects separators inside names or values, and keeps what dispatch needs. Returns
-   * a reason when they cannot be stored.
+   * One pass over the properties: measures their encoding (name U+0001 value, joined by U+0002,
+   * null values skipped), rejects separators inside names or values, and keeps what dispatch
+   * needs. Returns a reason when they cannot be stored. `writeProperties` then encodes them.
    */
   private scanProperties(props: ReadonlyMap<string, string>): string | undefined {
-    let text = '';
     this.propTags = undefined;
     this.propKeys = undefined;
     this.propUniqKey = undefined;
     this.propDelay = undefined;
+    let n = 0;
+    let length = 0;
+    let ascii = true;
     for (const [name, raw] of props) {
       if (raw === undefined || raw === null) continue;
       const value = typeof raw === 'string' ? raw : String(raw);
-      if (name === '' || hasSeparator(name))
+      const nameLength = propertyTextLength(name);
+      if (name === '' || nameLength < 0)
         return `property name ${JSON.stringify(name)} is empty or contains U+0001/U+0002`;
-      if (hasSeparator(value)) return `value of property ${name} contains U+0001 or U+0002`;
-      text = text === '' ? `${name}\u0001${value}` : `${text}\u0002${name}\u0001${value}`;
+      const valueLength = propertyTextLength(value);
+      if (valueLength < 0) return `value of property ${name} contains U+0001 or U+0002`;
+      if (nameLength !== name.length || valueLength !== value.length) ascii = false;
+      length += (n > 0 ? 1 : 0) + nameLength + 1 + valueLength;
+      this.propNames[n] = name;
+      this.propValues[n] = value;
+      n++;
       if (name === MessageProperty.TAGS) this.propTags = value;
       else if (name === MessageProperty.KEYS) this.propKeys = value;
       else if (name === MessageProperty.UNIQ_KEY) this.propUniqKey = value;
       else if (name === MessageProperty.DELAY) this.propDelay = value;
     }
-    this.propsText = text;
+    this.propCount = n;
+    this.propsLength = length;
+    this.propsAscii = ascii;
     return undefined;
+  }
+
+  /** Encodes the properties of the last `scanProperties` at `pos` of `buf`. */
+  private writeProperties(buf: Buffer, pos: number): void {
+    const ascii = this.propsAscii;
+    for (let k = 0; k < this.propCount; k++) {
+      if (k > 0) buf[pos++] = 2;
+      pos = writeText(buf, this.propNames[k], pos, ascii);
+      buf[pos++] = 1;
+      pos = writeText(buf, this.propValues[k], pos, ascii);
+    }
   }
 
   // Records are encoded into a ring in arrival order and released in the same order once their
@@ -344,14 +391,19 @@ export class MessageWriter {
     const { config } = this.deps;
     if (msgs.length === 0) return refused('MESSAGE_ILLEGAL', 'no messages');
     const first = msgs[0];
-    const topicProblem = checkTopic(first.topic);
-    if (topicProblem) return refused('MESSAGE_ILLEGAL', topicProblem);
+    // Appends mostly go to few topics: the last valid one is not checked again.
+    if (first.topic !== this.lastTopic) {
+      const topicProblem = checkTopic(first.topic);
+      if (topicProblem) return refused('MESSAGE_ILLEGAL', topicProblem);
+      this.lastTopic = first.topic;
+      this.lastTopicLength = Buffer.byteLength(first.topic, 'utf8');
+    }
     if (!isInt32(first.queueId) || first.queueId < 0) {
       return refused('MESSAGE_ILLEGAL', `queueId ${first.queueId} is not an integer from 0 to ${INT32_MAX}`);
     }
     const storeHost = this.host(first.storeHost ?? config.storeHost);
     if (typeof storeHost === 'string') return refused('MESSAGE_ILLEGAL', `storeHost: ${storeHost}`);
-    const topicLength = Buffer.byteLength(first.topic, 'utf8');
+    const topicLength = this.lastTopicLength;
     if (msgs.length === 1) return this.prepareOne(first, storeHost, topicLength);
     // A batch: validate every message before taking ring space for any.
     let size = 0;
@@ -392,7 +444,7 @@ export class MessageWriter {
     if (typeof born === 'string') return refused('MESSAGE_ILLEGAL', `bornHost: ${born}`);
     const propProblem = this.scanProperties(m.properties);
     if (propProblem) return refused('MESSAGE_ILLEGAL', propProblem);
-    const propsLength = Buffer.byteLength(this.propsText, 'utf8');
+    const propsLength = this.propsLength;
     if (propsLength > MAX_PROPERTIES_BYTES) {
       return refused('PROPERTIES_SIZE_EXCEEDED', `properties exceed ${MAX_PROPERTIES_BYTES} bytes`);
     }
@@ -433,7 +485,7 @@ export class MessageWriter {
   private encode(p: PendingPut, m: MessageToStore, storeHost: EncodedHost, topicLength: number): void {
     if (m.waitStoreMsgOK === false) p.waitDurable = false;
     const born = this.host(m.bornHost) as EncodedHost;
-    const propsLength = Buffer.byteLength(this.propsText, 'utf8');
+    const propsLength = this.propsLength;
     const size = recordSize(
       m.body.length,
       topicLength,
@@ -455,10 +507,11 @@ export class MessageWriter {
       m.reconsumeTimes,
       m.preparedTransactionOffset,
       m.body,
-      this.propsText,
+      null,
       propsLength,
       bodyCrc(m.body),
     );
+    this.writeProperties(buf, size - propsLength);
     p.buffers.push(buf);
     p.records.push({
       buf,
@@ -604,7 +657,7 @@ export class MessageWriter {
     const msgIds: string[] = [];
     let at = p.physicalOffset;
     for (const buf of p.buffers) {
-      msgIds.push(p.storeHost.hex + at.toString(16).toUpperCase().padStart(16, '0'));
+      msgIds.push(p.storeHost.hex + hex16(at));
       at += buf.length;
     }
     const result: PutResult = {
@@ -622,3 +675,34 @@ export class MessageWriter {
 }
 
 function noop(): void {}
+
+const HEX_DIGITS = '0123456789ABCDEF';
+
+/** The hex digit of `word` at bit `shift` (a char code). */
+function hexDigit(word: number, shift: number): number {
+  return HEX_DIGITS.charCodeAt((word >>> shift) & 15);
+}
+
+/** A non-negative safe integer as 16 upper-case hex digits (an offset message id's offset part). */
+export function hex16(value: number): string {
+  const hi = Math.floor(value / 4294967296);
+  const lo = value >>> 0;
+  return String.fromCharCode(
+    hexDigit(hi, 28),
+    hexDigit(hi, 24),
+    hexDigit(hi, 20),
+    hexDigit(hi, 16),
+    hexDigit(hi, 12),
+    hexDigit(hi, 8),
+    hexDigit(hi, 4),
+    hexDigit(hi, 0),
+    hexDigit(lo, 28),
+    hexDigit(lo, 24),
+    hexDigit(lo, 20),
+    hexDigit(lo, 16),
+    hexDigit(lo, 12),
+    hexDigit(lo, 8),
+    hexDigit(lo, 4),
+    hexDigit(lo, 0),
+  );
+}
