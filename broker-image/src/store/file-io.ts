@@ -66,20 +66,27 @@ function writevOnce(fd: number, bufs: Buffer[], pos: number): Promise<number> {
   );
 }
 
+/** What is left of `bufs` once a (possibly short) vectored write took `written` bytes. */
+function unwritten(bufs: Buffer[], written: number): Buffer[] {
+  let n = written;
+  let i = 0;
+  while (i < bufs.length && n >= bufs[i].length) {
+    n -= bufs[i].length;
+    i++;
+  }
+  const rest = bufs.slice(i);
+  if (n > 0) rest[0] = rest[0].subarray(n);
+  return rest;
+}
+
 /** Writes all buffers contiguously at `pos`, continuing after short writes. */
 export async function writevAt(fd: number, bufs: Buffer[], pos: number): Promise<void> {
   let pending = bufs;
   let at = pos;
   while (pending.length > 0) {
-    let n = await writevOnce(fd, pending, at);
+    const n = await writevOnce(fd, pending, at);
     at += n;
-    let i = 0;
-    while (i < pending.length && n >= pending[i].length) {
-      n -= pending[i].length;
-      i++;
-    }
-    pending = pending.slice(i);
-    if (n > 0) pending[0] = pending[0].subarray(n);
+    pending = unwritten(pending, n);
   }
 }
 
@@ -91,15 +98,9 @@ export function writevAtSync(fd: number, bufs: Buffer[], pos: number): void {
   let pending = bufs;
   let at = pos;
   while (pending.length > 0) {
-    let n = fs.writevSync(fd, pending, at);
+    const n = fs.writevSync(fd, pending, at);
     at += n;
-    let i = 0;
-    while (i < pending.length && n >= pending[i].length) {
-      n -= pending[i].length;
-      i++;
-    }
-    pending = pending.slice(i);
-    if (n > 0) pending[0] = pending[0].subarray(n);
+    pending = unwritten(pending, n);
   }
 }
 
