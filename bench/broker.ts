@@ -830,6 +830,14 @@ async function main(): Promise<void> {
     broker_rss_mb: brokerRssMb ?? null,
     broker_cpu_pct_produce: produce?.brokerCpuPct ?? null,
     client_cpu_pct_produce: produce?.clientCpuPct ?? null,
+    // CPU time per message (µs) is steadier than rates when other work shares the machine.
+    broker_cpu_us_per_msg_produce: produce
+      ? round((produce.brokerCpuPct * 10_000) / produce.msgsPerSec, 1)
+      : null,
+    client_cpu_us_per_msg_produce: produce
+      ? round((produce.clientCpuPct * 10_000) / produce.msgsPerSec, 1)
+      : null,
+    broker_cpu_us_per_msg_e2e: e2e ? round((e2e.brokerCpuPct * 10_000) / e2e.achievedRate, 1) : null,
     targets: {
       produce_ge_half_loopback: produce && half !== undefined ? produce.msgsPerSec >= half : null,
       e2e_p99_le_10ms: e2e ? e2ePass(e2e) : null,
