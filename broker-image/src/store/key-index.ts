@@ -51,6 +51,8 @@ export class TopicSeeds {
   private readonly seeds = new Map<string, number>();
   private lastBytes = Buffer.alloc(0);
   private lastTopic = '';
+  private lastSeedTopic: string | undefined;
+  private lastSeed = 0;
 
   /** The topic whose UTF-8 bytes are buf[start, start + length), reusing the previous string when equal. */
   topicAt(buf: Buffer, start: number, length: number): string {
@@ -66,12 +68,16 @@ export class TopicSeeds {
   }
 
   get(topic: string): number {
+    // Runs of records of one topic are common: the last answer first (usually the same string).
+    if (topic === this.lastSeedTopic) return this.lastSeed;
     let seed = this.seeds.get(topic);
     if (seed === undefined) {
       if (this.seeds.size >= 10_000) this.seeds.clear();
       seed = keyHashSeed(topic);
       this.seeds.set(topic, seed);
     }
+    this.lastSeedTopic = topic;
+    this.lastSeed = seed;
     return seed;
   }
 }

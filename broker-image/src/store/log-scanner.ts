@@ -100,9 +100,8 @@ MAGIC_BYTES.writeInt32BE(MESSAGE_MAGIC_CODE);
 const BLANK_BYTES = Buffer.alloc(4);
 BLANK_BYTES.writeInt32BE(BLANK_MAGIC_CODE);
 
-// Property names dispatch reads, each followed by the U+0001 that ends it.
-const NAME_TAGS = Buffer.from('TAGS\u0001');
-const NAME_KEYS = Buffer.from('KEYS\u0001');
+// Longer property names dispatch reads, each followed by the U+0001 that ends it (TAGS and KEYS
+// are compared byte by byte in place).
 const NAME_UNIQ = Buffer.from('UNIQ_KEY\u0001');
 const NAME_DELAY = Buffer.from('DELAY\u0001');
 
@@ -118,20 +117,6 @@ function valueEndAt(buf: Buffer, v: number, end: number): number {
   let i = v;
   while (i < end && buf[i] !== 2) i++;
   return i;
-}
-
-/**
- * Java String.hashCode of the UTF-8 bytes buf[start, end) continuing from `seed`: a plain loop
- * while the bytes are ASCII, a decoded string otherwise.
- */
-function hashRange(buf: Buffer, start: number, end: number, seed: number): number {
-  let h = seed;
-  for (let i = start; i < end; i++) {
-    const b = buf[i];
-    if (b >= 0x80) return javaHashOfUtf8(buf, start, end, seed);
-    h = (Math.imul(31, h) + b) | 0;
-  }
-  return h;
 }
 
 /**
@@ -169,59 +154,82 @@ export function dispatchRequestAt(
   let keyCount = 0;
   let i = topicLenPos + 1 + topicLen + 2;
   while (i < propsEnd) {
+    // Which of the four names starts here (each must end with U+0001), by direct byte compares.
     const c = buf[i];
-    let v = -1;
     let name = 0;
-    if (c === 0x54 && startsWith(buf, i, propsEnd, NAME_TAGS)) {
-      v = i + NAME_TAGS.length;
-      name = 1;
-    } else if (c === 0x55 && startsWith(buf, i, propsEnd, NAME_UNIQ)) {
-      v = i + NAME_UNIQ.length;
-      name = 2;
-    } else if (c === 0x4b && startsWith(buf, i, propsEnd, NAME_KEYS)) {
-      v = i + NAME_KEYS.length;
-      name = 3;
-    } else if (c === 0x44 && startsWith(buf, i, propsEnd, NAME_DELAY)) {
-      v = i + NAME_DELAY.length;
-      name = 4;
+    let v = i;
+    if (c === 0x54) {
+      if (
+        i + 5 <= propsEnd &&
+        buf[i + 1] === 0x41 &&
+        buf[i + 2] === 0x47 &&
+        buf[i + 3] === 0x53 &&
+        buf[i + 4] === 1
+      ) {
+        name = 1; // TAGS
+        v = i + 5;
+      }
+    } else if (c === 0x55) {
+      if (startsWith(buf, i, propsEnd, NAME_UNIQ)) {
+        name = 2; // UNIQ_KEY
+        v = i + NAME_UNIQ.length;
+      }
+    } else if (c === 0x4b) {
+      if (
+        i + 5 <= propsEnd &&
+        buf[i + 1] === 0x45 &&
+        buf[i + 2] === 0x59 &&
+        buf[i + 3] === 0x53 &&
+        buf[i + 4] === 1
+      ) {
+        name = 3; // KEYS
+        v = i + 5;
+      }
+    } else if (c === 0x44) {
+      if (startsWith(buf, i, propsEnd, NAME_DELAY)) {
+        name = 4; // DELAY
+        v = i + NAME_DELAY.length;
+      }
     }
     if (name === 0) {
       // Any other property (or a segment without U+0001): skip to the next one.
       i = valueEndAt(buf, i, propsEnd) + 1;
       continue;
     }
-    if (name === 3) {
-      // KEYS: one index key per word (split on single spaces, empty words skipped).
-      let from = v;
-      let h = seed;
-      let ascii = true;
-      let j = v;
-      for (; j < propsEnd; j++) {
-        const b = buf[j];
-        if (b === 2) break;
-        if (b === 0x20) {
-          if (j > from) keyHashes[keyCount++] = (ascii ? h : javaHashOfUtf8(buf, from, j, seed)) >>> 0;
-          from = j + 1;
-          h = seed;
-          ascii = true;
-        } else {
-          if (b >= 0x80) ascii = false;
-          h = (Math.imul(31, h) + b) | 0;
-        }
-      }
-      if (j > from) keyHashes[keyCount++] = (ascii ? h : javaHashOfUtf8(buf, from, j, seed)) >>> 0;
-      i = j + 1;
+    if (name === 4) {
+      const valueEnd = valueEndAt(buf, v, propsEnd);
+      if (valueEnd > v) delay = buf.toString('utf8', v, valueEnd);
+      i = valueEnd + 1;
       continue;
     }
-    const valueEnd = valueEndAt(buf, v, propsEnd);
-    if (valueEnd > v) {
-      if (name === 1) {
-        tagsCode = hashRange(buf, v, valueEnd, 0);
-        if (topic === SCHEDULE_TOPIC) tags = buf.toString('utf8', v, valueEnd);
-      } else if (name === 2) keyHashes[keyCount++] = hashRange(buf, v, valueEnd, seed) >>> 0;
-      else delay = buf.toString('utf8', v, valueEnd);
+    // TAGS and UNIQ_KEY hash the whole value; KEYS one hash per word (split on single spaces,
+    // empty words skipped). One pass, ASCII assumed until a byte says otherwise.
+    const start = name === 1 ? 0 : seed;
+    let h = start;
+    let from = v;
+    let ascii = true;
+    let j = v;
+    for (; j < propsEnd; j++) {
+      const b = buf[j];
+      if (b === 2) break;
+      if (b === 0x20 && name === 3) {
+        if (j > from) keyHashes[keyCount++] = (ascii ? h : javaHashOfUtf8(buf, from, j, seed)) >>> 0;
+        from = j + 1;
+        h = seed;
+        ascii = true;
+      } else {
+        if (b >= 0x80) ascii = false;
+        h = (Math.imul(31, h) + b) | 0;
+      }
     }
-    i = valueEnd + 1;
+    if (j > from) {
+      const hash = ascii ? h : javaHashOfUtf8(buf, from, j, start);
+      if (name === 1) {
+        tagsCode = hash;
+        if (topic === SCHEDULE_TOPIC) tags = buf.toString('utf8', from, j);
+      } else keyHashes[keyCount++] = hash >>> 0;
+    }
+    i = j + 1;
   }
   if (topic === SCHEDULE_TOPIC && delay !== undefined) {
     tagsCode = computeTagsCode(topic, tags, delay, storeTimestamp, delayLevels);
