@@ -332,32 +332,41 @@ export class MessageWriter {
     this.propKeys = undefined;
     this.propUniqKey = undefined;
     this.propDelay = undefined;
-    let n = 0;
-    let length = 0;
-    let ascii = true;
-    for (const [name, raw] of props) {
-      if (raw === undefined || raw === null) continue;
-      const value = typeof raw === 'string' ? raw : String(raw);
-      const nameLength = propertyTextLength(name);
-      if (name === '' || nameLength < 0)
-        return `property name ${JSON.stringify(name)} is empty or contains U+0001/U+0002`;
-      const valueLength = propertyTextLength(value);
-      if (valueLength < 0) return `value of property ${name} contains U+0001 or U+0002`;
-      if (nameLength !== name.length || valueLength !== value.length) ascii = false;
-      length += (n > 0 ? 1 : 0) + nameLength + 1 + valueLength;
-      this.propNames[n] = name;
-      this.propValues[n] = value;
-      n++;
-      if (name === MessageProperty.TAGS) this.propTags = value;
-      else if (name === MessageProperty.KEYS) this.propKeys = value;
-      else if (name === MessageProperty.UNIQ_KEY) this.propUniqKey = value;
-      else if (name === MessageProperty.DELAY) this.propDelay = value;
-    }
-    this.propCount = n;
-    this.propsLength = length;
-    this.propsAscii = ascii;
-    return undefined;
+    this.propCount = 0;
+    this.propsLength = 0;
+    this.propsAscii = true;
+    this.propProblem = undefined;
+    // forEach with one bound callback: iterating entries would allocate a pair per property.
+    props.forEach(this.scanProperty);
+    return this.propProblem;
   }
+
+  private propProblem: string | undefined;
+
+  private readonly scanProperty = (raw: string, name: string): void => {
+    if (raw === undefined || raw === null || this.propProblem !== undefined) return;
+    const value = typeof raw === 'string' ? raw : String(raw);
+    const nameLength = propertyTextLength(name);
+    if (name === '' || nameLength < 0) {
+      this.propProblem = `property name ${JSON.stringify(name)} is empty or contains U+0001/U+0002`;
+      return;
+    }
+    const valueLength = propertyTextLength(value);
+    if (valueLength < 0) {
+      this.propProblem = `value of property ${name} contains U+0001 or U+0002`;
+      return;
+    }
+    if (nameLength !== name.length || valueLength !== value.length) this.propsAscii = false;
+    const n = this.propCount;
+    this.propsLength += (n > 0 ? 1 : 0) + nameLength + 1 + valueLength;
+    this.propNames[n] = name;
+    this.propValues[n] = value;
+    this.propCount = n + 1;
+    if (name === MessageProperty.TAGS) this.propTags = value;
+    else if (name === MessageProperty.KEYS) this.propKeys = value;
+    else if (name === MessageProperty.UNIQ_KEY) this.propUniqKey = value;
+    else if (name === MessageProperty.DELAY) this.propDelay = value;
+  };
 
   /** Encodes the properties of the last `scanProperties` at `pos` of `buf`. */
   private writeProperties(buf: Buffer, pos: number): void {
@@ -512,8 +521,7 @@ export class MessageWriter {
       bodyCrc(m.body),
     );
     this.writeProperties(buf, size - propsLength);
-    p.buffers.push(buf);
-    p.records.push({
+    const record: PendingRecord = {
       buf,
       storeTimestampPos,
       tags: this.propTags,
@@ -521,7 +529,15 @@ export class MessageWriter {
       uniqKey: this.propUniqKey,
       delay: this.propDelay,
       queueOffset: 0,
-    });
+    };
+    // Most appends are one message: exact one-element arrays, not a first push's spare room.
+    if (p.buffers.length === 0) {
+      p.buffers = [buf];
+      p.records = [record];
+    } else {
+      p.buffers.push(buf);
+      p.records.push(record);
+    }
   }
 
   private async run(): Promise<void> {
@@ -654,11 +670,15 @@ export class MessageWriter {
   }
 
   private success(p: PendingPut, status: PutStatus, remark?: string): PutResult {
-    const msgIds: string[] = [];
-    let at = p.physicalOffset;
-    for (const buf of p.buffers) {
-      msgIds.push(p.storeHost.hex + hex16(at));
-      at += buf.length;
+    let msgIds: string[];
+    if (p.buffers.length === 1) msgIds = [p.storeHost.hex + hex16(p.physicalOffset)];
+    else {
+      msgIds = [];
+      let at = p.physicalOffset;
+      for (const buf of p.buffers) {
+        msgIds.push(p.storeHost.hex + hex16(at));
+        at += buf.length;
+      }
     }
     const result: PutResult = {
       status,
