@@ -251,7 +251,7 @@ export class PullMessageService {
     let body: Buffer | undefined;
     let bytes = 0;
     if (mapped.code === ResponseCode.SUCCESS) {
-      body = result.records.length === 1 ? result.records[0] : Buffer.concat(result.records);
+      body = joinRecords(result.records);
       bytes = body.length;
       rt.metrics.messagesOut.inc({ topic: h.topic, group: h.consumerGroup }, result.records.length);
       rt.metrics.bytesOut.inc({ topic: h.topic, group: h.consumerGroup }, bytes);
@@ -270,6 +270,20 @@ export class PullMessageService {
       }),
     };
   }
+}
+
+/** The records as one body: a view when they lie back to back in one buffer (as hot reads return them), else a copy. */
+export function joinRecords(records: readonly Buffer[]): Buffer {
+  if (records.length === 0) return Buffer.alloc(0);
+  if (records.length === 1) return records[0];
+  const first = records[0];
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < records.length; i++) {
+    const r = records[i];
+    if (r.buffer !== first.buffer || r.byteOffset !== end) return Buffer.concat(records);
+    end += r.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 function mapStatus(result: GetResult, requested: bigint): { code: number; nextBeginOffset: bigint } {

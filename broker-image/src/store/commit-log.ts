@@ -367,6 +367,24 @@ export class CommitLog {
     }
   }
 
+  /** True when bytes from `offset` on are recent enough to be read in place (see HOT_READ_BYTES). */
+  isHot(offset: number): boolean {
+    return offset >= this.minOffset && this.writtenOffset - offset <= HOT_READ_BYTES;
+  }
+
+  /**
+   * Reads `length` written bytes at a hot `offset` (see `isHot`) into `target` at `at`, in place;
+   * false when they are not all available (outside the log, or spanning segments).
+   */
+  readHotInto(offset: number, length: number, target: Buffer, at: number): boolean {
+    if (length <= 0 || !this.isHot(offset) || offset + length > this.writtenOffset) return false;
+    const seg = this.segmentAt(offset);
+    if (!seg) return false;
+    const pos = offset - seg.base;
+    if (pos + length > this.segmentSize) return false;
+    return seg.file.useSync((fd) => readAtSync(fd, target, at, length, pos)) === length;
+  }
+
   /** Reads `length` written bytes at `offset` within one segment; null if not available. */
   async read(offset: number, length: number): Promise<Buffer | null> {
     if (length <= 0 || offset < this.minOffset || offset + length > this.writtenOffset) return null;

@@ -309,7 +309,8 @@ export class ConsumeQueue {
         ? Buffer.from(this.pending.subarray(0, (end - fileEnd) * CQ_ENTRY_SIZE))
         : undefined;
     const len = (stop - from) * CQ_ENTRY_SIZE;
-    const buf = Buffer.alloc(len);
+    // From the shared pool when small (one pull reads a few entries); zeroed below if short.
+    const buf = Buffer.allocUnsafe(len);
     const pos = (from - base) * CQ_ENTRY_SIZE;
     let n: number | undefined;
     try {
@@ -331,6 +332,7 @@ export class ConsumeQueue {
       throw err;
     }
     // A short read leaves zeros, which read as holes.
+    if (n !== undefined && n < len) buf.fill(0, n);
     return memory ? Buffer.concat([buf, memory]) : buf;
   }
 
