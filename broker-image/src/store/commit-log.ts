@@ -22,6 +22,7 @@ import {
 } from './file-io.js';
 import { BLANK_MAGIC_CODE, checkRecordAt, END_FILLER_SIZE, RECORD_MIN_SIZE } from './record-codec.js';
 import { StoreStateError } from './store-errors.js';
+import { TailCache } from './tail-cache.js';
 
 const NAME_PATTERN = /^\d{20}$/;
 
@@ -31,6 +32,9 @@ const NAME_PATTERN = /^\d{20}$/;
  * Older data may need the disk and is read asynchronously so the event loop never waits on it.
  */
 const HOT_READ_BYTES = 256 * 1024 * 1024;
+
+/** The newest bytes also kept in memory (see TailCache): seconds of traffic at full speed. */
+const TAIL_CACHE_BYTES = 32 * 1024 * 1024;
 
 export function segmentFileName(base: number): string {
   return String(base).padStart(20, '0');
@@ -123,6 +127,7 @@ export class CommitLog {
   private waiterHead = 0;
   private flushRequests: FlushRequest[] = [];
   private waiterTimer: NodeJS.Timeout | undefined;
+  private readonly tailCache = new TailCache(TAIL_CACHE_BYTES);
   readonly stats: CommitLogStats = {
     flushes: 0,
     flushMillisTotal: 0,
@@ -238,6 +243,7 @@ export class CommitLog {
       for (const seg of this.segments) if (seg !== last) seg.writePos = this.segmentSize;
     }
     this.writtenOffset = offset;
+    this.tailCache.reset(offset);
     this.flushedOffset = Math.min(this.flushedOffset, offset);
     if (removed > 0) await fsyncDir(this.dir);
     return removed;
@@ -326,6 +332,7 @@ export class CommitLog {
       const sealed = i < runs.length - 1;
       r.seg.writePos = sealed ? this.segmentSize : r.pos + r.len;
       r.seg.fileSize = Math.max(r.seg.fileSize, r.pos + r.len);
+      this.tailCache.append(r.seg.base + r.pos, r.bufs);
       this.dirty.add(r.seg);
       if (sealed) void this.extendSealed(r.seg);
     }
@@ -378,6 +385,7 @@ export class CommitLog {
    */
   readHotInto(offset: number, length: number, target: Buffer, at: number): boolean {
     if (length <= 0 || !this.isHot(offset) || offset + length > this.writtenOffset) return false;
+    if (this.tailCache.copyTo(offset, length, target, at)) return true;
     const seg = this.segmentAt(offset);
     if (!seg) return false;
     const pos = offset - seg.base;
@@ -393,6 +401,7 @@ export class CommitLog {
     const pos = offset - seg.base;
     if (pos + length > this.segmentSize) return null;
     const buf = Buffer.allocUnsafe(length);
+    if (this.tailCache.copyTo(offset, length, buf, 0)) return buf;
     const n =
       this.writtenOffset - offset <= HOT_READ_BYTES
         ? seg.file.useSync((fd) => readAtSync(fd, buf, 0, length, pos))
