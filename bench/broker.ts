@@ -16,6 +16,7 @@
 //   BENCH_DATA_DIR=<parent of the broker data dirs>
 //   BENCH_CPU_PROF=<dir>   profile the broker children (node --cpu-prof) and print top self times
 //   BENCH_BROKER_NODE_ARGS="--trace-gc …"   extra node options for the broker children
+//   BENCH_BROKER_PROGRAM=compiled|sources   what the broker children run (default compiled, from dist/)
 
 import { mkdir, mkdtemp, readFile, statfs } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -49,6 +50,12 @@ function envInt(name: string, fallback: number): number {
   return Math.floor(value);
 }
 
+function brokerProgram(raw: string | undefined): 'compiled' | 'sources' {
+  if (raw === undefined || raw === '' || raw === 'compiled') return 'compiled';
+  if (raw === 'sources') return 'sources';
+  throw new Error(`BENCH_BROKER_PROGRAM=${raw}: accepted values are compiled, sources`);
+}
+
 const ALL_PHASES = ['loopback', 'produce', 'e2e', 'consume', 'sync'] as const;
 type Phase = (typeof ALL_PHASES)[number];
 
@@ -77,6 +84,7 @@ const settings = {
   dataParent: process.env.BENCH_DATA_DIR || tmpdir(),
   cpuProfDir: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
   brokerNodeArgs: (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  brokerProgram: brokerProgram(process.env.BENCH_BROKER_PROGRAM),
 };
 
 const QUEUES = 8;
@@ -246,7 +254,7 @@ async function startBroker(flush: 'ASYNC_FLUSH' | 'SYNC_FLUSH'): Promise<BrokerR
     flushDiskType: flush,
     httpPort: 0,
     nodeArgs,
-    program: 'compiled',
+    program: settings.brokerProgram,
   });
   const pid = mq.process?.pid;
   if (!pid) throw new Error('the broker child has no pid');

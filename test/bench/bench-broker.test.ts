@@ -54,6 +54,8 @@ describe('bench/broker.ts', () => {
       BENCH_CONCURRENCY: '4',
       BENCH_DATA_DIR: dataDir,
       BENCH_CPU_PROF: profDir,
+      // A fresh clone has no dist/: `npm run bench:broker` builds it, the test runs the sources.
+      BENCH_BROKER_PROGRAM: 'sources',
     });
     expect(code, stderr).toBe(0);
     const lines = stdout.trimEnd().split('\n');
