@@ -239,17 +239,27 @@ describe('local cluster: examples end to end', () => {
   }, 600_000);
 
   it('a backlog scales the consumer Deployment up and the consumers drain it', async () => {
-    // Consumers left running by the roll above may drain one burst before the 10 s poll sees it, so
-    // keep the backlog growing until the autoscaler reacts.
+    // Start from no consumers at all (minReplicas 0, after the 60 s stabilization window): a
+    // consumer left running by the tests above drains a burst faster than the 10 s poll sees it,
+    // so the backlog is only certain to be there when nobody consumes it yet.
+    await eventually(
+      'order-processor idle at 0 replicas',
+      async () => {
+        const d = await apps.readNamespacedDeployment({ namespace: NS, name: 'order-processor' });
+        return d.spec?.replicas === 0 ? d : undefined;
+      },
+      180_000,
+    );
+    const burst = await produce(3000);
+    expect(burst.ids.length).toBe(3000);
+    // ceil(3000 / lagPerReplica 500) = 6, capped by maxReplicas 4 (and the topic's 8 queues).
     const scaled = await eventually(
       'order-processor scaled to ≥ 2',
       async () => {
         const d = await apps.readNamespacedDeployment({ namespace: NS, name: 'order-processor' });
-        if ((d.spec?.replicas ?? 0) >= 2) return d;
-        await produce(1500);
-        return undefined;
+        return (d.spec?.replicas ?? 0) >= 2 ? d : undefined;
       },
-      240_000,
+      60_000,
     );
     expect(scaled.spec?.replicas).toBeLessThanOrEqual(4);
     await eventually('consumer pods running', async () => {
