@@ -297,6 +297,29 @@ describe('read backpressure', () => {
     peerSide.destroy();
   });
 
+  it('hands out maxFramesPerTurn frames of one read per turn, answering them before the rest', async () => {
+    const answeredWhenStarted = async (maxFramesPerTurn: number) => {
+      const { server } = setup({ maxFramesPerTurn });
+      const [serverSide, peerSide] = duplexPair();
+      server.handle(serverSide);
+      const peer = rawPeer(peerSide);
+      const seen: number[] = [];
+      server.registerProcessor(11, async (request) => {
+        seen.push(peer.received.length);
+        return createResponse(request);
+      });
+      // Twelve requests in one write: the server reads them as one chunk.
+      peerSide.write(Buffer.concat(Array.from({ length: 12 }, () => encodeCommand(createRequest(11)))));
+      await until(() => peer.received.length === 12);
+      peerSide.destroy();
+      return seen;
+    };
+    // Responses already at the peer when each request started: the first four go out before
+    // requests 5–8 are handed out, and so on.
+    expect(await answeredWhenStarted(4)).toEqual([0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8]);
+    expect(await answeredWhenStarted(0)).toEqual(Array(12).fill(0));
+  });
+
   it('does not count requests that detached from flow control (held pulls)', async () => {
     const { server, client } = setup({ maxInFlightRequests: 2 });
     const held: (() => void)[] = [];

@@ -40,6 +40,12 @@ export interface ChannelEvents {
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 1024;
 export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 64 * 1024 * 1024;
+/**
+ * A read of 32 pipelined requests handled in one go answers all 32 at once, and the peer, idle
+ * until then, sends its next 32 at once: the two sides take turns instead of working side by
+ * side. Handing out a few frames per turn lets their answers leave while the rest are read.
+ */
+export const DEFAULT_MAX_FRAMES_PER_TURN = 16;
 /** How long a locally closed connection may take to flush before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 /** Frames queued in one tick are concatenated up to this many bytes per stream write. */
@@ -49,6 +55,18 @@ const EMPTY = Buffer.alloc(0);
 
 function flushOutbox(channel: Channel): void {
   channel.flush();
+}
+
+/**
+ * Two hops: a frame's work (say a store append) is often scheduled with setImmediate during
+ * this turn, so the rest of the read waits for the turn after that one, when the answers are out.
+ */
+function resumeNextTurn(channel: Channel): void {
+  setImmediate(resumeFrames, channel);
+}
+
+function resumeFrames(channel: Channel): void {
+  channel.resumeFrames();
 }
 
 export class Channel extends EventEmitter<ChannelEvents> {
@@ -63,10 +81,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private readonly idleTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly maxWriteBuffer: number;
+  private readonly maxFramesPerTurn: number;
   private readonly pending = new Map<number, PendingRequest>();
   private nextOpaque = 0;
   private inFlight = 0;
   private paused = false;
+  /** Frames handed out since this turn began. */
+  private turnFrames = 0;
+  /** The per-turn budget ran out; decoding resumes on a later turn. */
+  private yielded = false;
   private outbox: Buffer[] = [];
   private outboxBytes = 0;
   private closedReason: CloseReason | null = null;
@@ -88,6 +111,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxInFlight = options.maxInFlightRequests ?? DEFAULT_MAX_IN_FLIGHT_REQUESTS;
     this.maxWriteBuffer = options.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES;
+    this.maxFramesPerTurn = options.maxFramesPerTurn ?? DEFAULT_MAX_FRAMES_PER_TURN;
     this.decoder = new FrameDecoder({ maxFrameLength: this.maxFrameLength });
     this.remoteAddress = options.remoteAddress ?? 'unknown';
     this.localAddress = options.localAddress ?? 'unknown';
@@ -289,7 +313,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private onData(chunk: Buffer): void {
     if (this.closedReason !== null) return;
     this.lastActivity = Date.now();
+    if (!this.yielded) this.turnFrames = 0;
     this.decode(chunk);
+  }
+
+  /** @internal A later turn: hand out what the last one left in the decoder, then read again. */
+  resumeFrames(): void {
+    this.yielded = false;
+    this.turnFrames = 0;
+    if (this.closedReason !== null) return;
+    this.decode(EMPTY);
+    if (!this.yielded && !this.paused && this.closedReason === null) this.stream.resume();
   }
 
   /** Feeds the decoder; stops handing out frames the moment the in-flight limit pauses us. */
@@ -305,7 +339,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private readonly frameHandler = (frame: Buffer): boolean => {
     this.onFrame(frame);
-    return !this.paused && this.closedReason === null;
+    if (this.paused || this.closedReason !== null) return false;
+    if (this.maxFramesPerTurn > 0 && ++this.turnFrames >= this.maxFramesPerTurn) {
+      if (this.decoder.bufferedBytes === 0) return true;
+      this.yielded = true;
+      this.stream.pause();
+      setImmediate(resumeNextTurn, this);
+      return false;
+    }
+    return true;
   };
 
   private onFrame(frame: Buffer): void {
@@ -338,8 +380,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.paused = false;
       // Frames that arrived while paused are already buffered in the decoder: hand them out
       // first (this may pause us again), then let the stream flow.
+      if (this.yielded) return; // resumeFrames hands out the rest
       this.decode(EMPTY);
-      if (!this.paused && this.closedReason === null) this.stream.resume();
+      if (!this.paused && !this.yielded && this.closedReason === null) this.stream.resume();
     }
   }
 

@@ -56,5 +56,10 @@ export interface ChannelOptions {
   maxInFlightRequests?: number;
   /** Close the connection when more than this many bytes wait to be written. Default 64 MiB. */
   maxWriteBufferBytes?: number;
+  /**
+   * Frames handed out per turn of the event loop; the rest of a large read waits for a later
+   * turn, after the answers to the first ones went out. Default 8; 0 means no limit.
+   */
+  maxFramesPerTurn?: number;
   logger?: RemotingLogger;
 }
