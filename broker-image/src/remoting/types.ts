@@ -58,7 +58,7 @@ export interface ChannelOptions {
   maxWriteBufferBytes?: number;
   /**
    * Frames handed out per turn of the event loop; the rest of a large read waits for a later
-   * turn, after the answers to the first ones went out. Default 8; 0 means no limit.
+   * turn, after the answers to the first ones went out. Default 16; 0 means no limit.
    */
   maxFramesPerTurn?: number;
   logger?: RemotingLogger;
