@@ -140,3 +140,19 @@ export function keyHashesInto(
   }
   return n;
 }
+
+/** A request with every field zero or empty, for a scan or a writer to fill and reuse. */
+export function emptyRequest(): DispatchRequest {
+  return {
+    topic: '',
+    queueId: 0,
+    queueOffset: 0,
+    physicalOffset: 0,
+    size: 0,
+    tagsCode: 0,
+    storeTimestamp: 0,
+    sysFlag: 0,
+    keyHashes: [],
+    keyCount: 0,
+  };
+}

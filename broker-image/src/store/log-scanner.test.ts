@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeProperties, splitKeys } from '../message/properties.js';
-import { computeTagsCode, keyHashesInto, SCHEDULE_TOPIC } from './dispatcher.js';
+import { computeTagsCode, emptyRequest, keyHashesInto, SCHEDULE_TOPIC } from './dispatcher.js';
 import { indexKeyHash, keyHashSeed, TopicSeeds } from './key-index.js';
-import { dispatchRequestAt, emptyRequest } from './log-scanner.js';
+import { dispatchRequestAt } from './log-scanner.js';
 import { encodeRecord, type RecordFields } from './record-codec.js';
 
 const DELAY_LEVELS = [1000, 5000, 10000];

@@ -10,7 +10,7 @@
 import { javaHashOfUtf8 } from '../message/java-hash.js';
 import type { CommitLog } from './commit-log.js';
 import { type CrcVerifier, crcRanges } from './crc-verifier.js';
-import { computeTagsCode, type DispatchRequest, SCHEDULE_TOPIC } from './dispatcher.js';
+import { computeTagsCode, type DispatchRequest, emptyRequest, SCHEDULE_TOPIC } from './dispatcher.js';
 import { writeAt } from './file-io.js';
 import { TopicSeeds } from './key-index.js';
 import {
@@ -245,22 +245,6 @@ export function dispatchRequestAt(
   out.sysFlag = sysFlag;
   out.keyCount = keyCount;
   return out;
-}
-
-/** A request object for `dispatchRequestAt` to fill (one is reused for a whole scan). */
-export function emptyRequest(): DispatchRequest {
-  return {
-    topic: '',
-    queueId: 0,
-    queueOffset: 0,
-    physicalOffset: 0,
-    size: 0,
-    tagsCode: 0,
-    storeTimestamp: 0,
-    sysFlag: 0,
-    keyHashes: [],
-    keyCount: 0,
-  };
 }
 
 /** A forward reader over one segment's file bytes with one chunk of read-ahead. */

@@ -13,6 +13,7 @@ import {
   computeTagsCode,
   type Dispatcher,
   type DispatchRequest,
+  emptyRequest,
   keyHashesInto,
   occupiesQueue,
 } from './dispatcher.js';
@@ -230,18 +231,7 @@ export class MessageWriter {
   private batchNow = 0;
   private batchCursors: QueueCursor[] = [];
   private readonly placeItem = (p: PendingPut, physicalOffset: number): void => this.place(p, physicalOffset);
-  private readonly request: DispatchRequest = {
-    topic: '',
-    queueId: 0,
-    queueOffset: 0,
-    physicalOffset: 0,
-    size: 0,
-    tagsCode: 0,
-    storeTimestamp: 0,
-    sysFlag: 0,
-    keyHashes: [],
-    keyCount: 0,
-  };
+  private readonly request: DispatchRequest = emptyRequest();
   private readonly seeds = new TopicSeeds();
   readonly stats: WriterStats = { putMessages: 0, putBytes: 0, putFailures: {} };
 
