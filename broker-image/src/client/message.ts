@@ -7,22 +7,7 @@ export interface MessageQueue {
   queueId: number;
 }
 
-/** Well-known property names (protocol.md §4.3). */
-export const MessageProperty = {
-  KEYS: 'KEYS',
-  TAGS: 'TAGS',
-  UNIQ_KEY: 'UNIQ_KEY',
-  WAIT: 'WAIT',
-  DELAY: 'DELAY',
-  RETRY_TOPIC: 'RETRY_TOPIC',
-  ORIGIN_MESSAGE_ID: 'ORIGIN_MESSAGE_ID',
-  RECONSUME_TIME: 'RECONSUME_TIME',
-  MAX_RECONSUME_TIMES: 'MAX_RECONSUME_TIMES',
-  MIN_OFFSET: 'MIN_OFFSET',
-  MAX_OFFSET: 'MAX_OFFSET',
-  CONSUME_START_TIME: 'CONSUME_START_TIME',
-  TRAN_MSG: 'TRAN_MSG',
-} as const;
+export { MessageProperty } from '../message/index.js';
 
 /** A message to send. `properties` holds user properties and the well-known ones above. */
 export interface Message {

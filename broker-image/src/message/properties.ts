@@ -3,7 +3,7 @@
 export const NAME_VALUE_SEPARATOR = '\u0001';
 export const PROPERTY_SEPARATOR = '\u0002';
 
-/** Well-known property names the store and broker read or write. */
+/** Well-known property names (protocol.md §4.3) that the store, broker and client read or write. */
 export const MessageProperty = {
   KEYS: 'KEYS',
   TAGS: 'TAGS',
@@ -22,6 +22,9 @@ export const MessageProperty = {
   TRAN_PREPARED_QUEUE_OFFSET: 'TRAN_PREPARED_QUEUE_OFFSET',
   TRANSACTION_CHECK_TIMES: 'TRANSACTION_CHECK_TIMES',
   CHECK_IMMUNITY_TIME_IN_SECONDS: 'CHECK_IMMUNITY_TIME_IN_SECONDS',
+  MIN_OFFSET: 'MIN_OFFSET',
+  MAX_OFFSET: 'MAX_OFFSET',
+  CONSUME_START_TIME: 'CONSUME_START_TIME',
 } as const;
 
 /** Separator between words of the KEYS property. */
