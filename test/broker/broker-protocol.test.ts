@@ -443,6 +443,37 @@ describe('offsets', () => {
     const past = await raw.invoke(broker, 29, { topic: 'Offsets', queueId: '0', timestamp: '0' });
     expect(past.extFields.offset).toBe('0');
   });
+  it('keeps a commit that arrives behind a pull carrying an older one', async () => {
+    // A consumer's final UPDATE_CONSUMER_OFFSET at shutdown may follow a pull that piggy-backs the
+    // offset it had before; the pull's commit is applied after its store read and must not win.
+    await createTopic('OffsetsOrder', 1);
+    await raw.send(broker, 'OffsetsOrder', 'm0', { queueId: 0 });
+    const query = async () =>
+      (await raw.invoke(broker, 14, { consumerGroup: 'GOO', topic: 'OffsetsOrder', queueId: '0' })).extFields
+        .offset;
+    for (let round = 1; round <= 20; round++) {
+      const pull = raw.pull(broker, {
+        group: 'GOO',
+        topic: 'OffsetsOrder',
+        queueId: 0,
+        offset: 0,
+        subscription: '*',
+        suspend: false,
+        commitOffset: round * 10,
+      });
+      const update = raw.invoke(broker, 15, {
+        consumerGroup: 'GOO',
+        topic: 'OffsetsOrder',
+        queueId: '0',
+        commitOffset: String(round * 10 + 5),
+      });
+      expect((await Promise.all([pull, update])).map((r) => r.code)).toEqual([
+        ResponseCode.SUCCESS,
+        ResponseCode.SUCCESS,
+      ]);
+      expect(await query(), `round ${round}`).toBe(String(round * 10 + 5));
+    }
+  });
 });
 
 describe('consume and topic stats', () => {

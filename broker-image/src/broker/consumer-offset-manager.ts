@@ -18,6 +18,9 @@ function splitKey(key: string): [topic: string, group: string] {
 
 export class ConsumerOffsetManager {
   private readonly table = new Map<string, Map<number, bigint>>();
+  /** Commits so far, and per queue the number of its latest commit: orders commits by arrival. */
+  private commitCount = 0;
+  private readonly lastCommit = new Map<string, Map<number, number>>();
   private readonly files: ConfigFiles;
   private dirty = false;
 
@@ -37,17 +40,36 @@ export class ConsumerOffsetManager {
     }
   }
 
-  commit(group: string, topic: string, queueId: number, offset: bigint): void {
+  /** A mark to pass to a later `commit`, taken when the request carrying that commit arrived. */
+  mark(): number {
+    return this.commitCount;
+  }
+
+  /**
+   * Stores a committed offset. With `arrivedAt` (a `mark()`), the commit is dropped when another one
+   * for the same queue landed since: a pull's piggy-backed offset is applied after the pull's store
+   * read, and must not undo an UPDATE_CONSUMER_OFFSET that arrived behind it (a consumer's final
+   * commit at shutdown). Returns whether it was stored.
+   */
+  commit(group: string, topic: string, queueId: number, offset: bigint, arrivedAt?: number): boolean {
     const key = keyOf(topic, group);
+    let seqs = this.lastCommit.get(key);
+    if (arrivedAt !== undefined && (seqs?.get(queueId) ?? -1) > arrivedAt) return false;
     let queues = this.table.get(key);
     if (!queues) {
       queues = new Map();
       this.table.set(key, queues);
     }
+    if (!seqs) {
+      seqs = new Map();
+      this.lastCommit.set(key, seqs);
+    }
+    seqs.set(queueId, ++this.commitCount);
     if (queues.get(queueId) !== offset) {
       queues.set(queueId, offset);
       this.dirty = true;
     }
+    return true;
   }
 
   /** The stored offset, or undefined when the group never committed for this queue. */
@@ -87,6 +109,7 @@ export class ConsumerOffsetManager {
     for (const key of [...this.table.keys()]) {
       if (splitKey(key)[1] === group) {
         this.table.delete(key);
+        this.lastCommit.delete(key);
         this.dirty = true;
       }
     }
@@ -96,6 +119,7 @@ export class ConsumerOffsetManager {
     for (const key of [...this.table.keys()]) {
       if (splitKey(key)[0] === topic) {
         this.table.delete(key);
+        this.lastCommit.delete(key);
         this.dirty = true;
       }
     }
@@ -107,6 +131,10 @@ export class ConsumerOffsetManager {
       if (g !== srcGroup || (topic !== undefined && t !== topic)) continue;
       const source = this.table.get(keyOf(t, g))!;
       this.table.set(keyOf(t, destGroup), new Map(source));
+      this.lastCommit.set(
+        keyOf(t, destGroup),
+        new Map([...source.keys()].map((q) => [q, ++this.commitCount])),
+      );
       this.dirty = true;
     }
   }

@@ -155,6 +155,23 @@ describe('ConsumerOffsetManager', () => {
     await m.persist();
     expect(files.files.has(CONSUMER_OFFSET_FILE)).toBe(false);
   });
+
+  it('drops a commit made with a mark older than the latest commit of its queue', () => {
+    const m = new ConsumerOffsetManager(memoryConfigFiles());
+    const pullArrived = m.mark();
+    expect(m.commit('G', 'T', 0, 50n)).toBe(true);
+    expect(m.commit('G', 'T', 1, 7n, pullArrived)).toBe(true);
+    expect(m.commit('G', 'T', 0, 40n, pullArrived)).toBe(false);
+    expect(m.query('G', 'T', 0)).toBe(50n);
+    // A mark taken after the latest commit lets the commit through, even to a lower offset (a reset).
+    expect(m.commit('G', 'T', 0, 10n, m.mark())).toBe(true);
+    expect(m.query('G', 'T', 0)).toBe(10n);
+    // A cloned group's offsets count as commits at the time of the clone.
+    const beforeClone = m.mark();
+    m.clone('G', 'G2');
+    expect(m.commit('G2', 'T', 0, 1n, beforeClone)).toBe(false);
+    expect(m.query('G2', 'T', 0)).toBe(10n);
+  });
 });
 
 describe('ConsumerManager', () => {

@@ -96,7 +96,7 @@ export class PullMessageService {
 
   private async rerun(held: HeldRequest): Promise<void> {
     try {
-      const outcome = await this.execute(held.request, held.header, held.ctx, false);
+      const outcome = await this.execute(held.request, held.header, held.ctx, undefined);
       held.resolve('response' in outcome ? outcome.response : null);
     } catch (err) {
       held.resolve(
@@ -111,7 +111,9 @@ export class PullMessageService {
     ctx: RequestContext,
   ): Promise<RemotingCommand | null> => {
     const header = decodeHeader(request.extFields, PULL_HEADER);
-    const outcome = await this.execute(request, header, ctx, true);
+    // Taken before the first await: requests behind this one on the connection may commit first.
+    const arrivedAt = this.rt.offsets.mark();
+    const outcome = await this.execute(request, header, ctx, arrivedAt);
     if ('response' in outcome) return outcome.response;
     const { subscription, holdMs } = outcome.suspend;
     // Held pulls must not block heartbeats and commits on the same connection.
@@ -135,8 +137,10 @@ export class PullMessageService {
     request: RemotingCommand,
     h: PullHeader,
     ctx: RequestContext,
-    allowSuspend: boolean,
+    /** The offsets mark taken on arrival; undefined when a held pull runs again. */
+    arrivedAt: number | undefined,
   ): Promise<PullOutcome> {
+    const allowSuspend = arrivedAt !== undefined;
     const rt = this.rt;
     const answer = (code: number, remark: string): PullOutcome => ({
       response: createResponse(request, code, { remark }),
@@ -234,7 +238,7 @@ export class PullMessageService {
 
     // Offset piggy-back: only on the first execution, and only a master stores it.
     if (allowSuspend && (h.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && rt.config.brokerRole !== 'SLAVE') {
-      rt.offsets.commit(h.consumerGroup, h.topic, h.queueId, h.commitOffset);
+      rt.offsets.commit(h.consumerGroup, h.topic, h.queueId, h.commitOffset, arrivedAt);
     }
 
     if (
