@@ -92,7 +92,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         child.stderr.on('data', (d) => {
           stderr += d;
         });
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        const timer = setTimeout(() => {
+          stderr += `\n[local-cluster] ${argv.join(' ')} killed after ${timeoutMs} ms\n`;
+          child.kill('SIGKILL');
+        }, timeoutMs);
         child.on('error', reject);
         child.on('exit', (code) => {
           clearTimeout(timer);
